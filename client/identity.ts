@@ -1,0 +1,97 @@
+import type { Profile, TabIdentity } from '../protocol'
+
+/** The user as `GET /api/me` returns it on the platform. */
+export interface Me {
+  roles?: string[]
+  active_role?: string | null
+  tutor_profile_id?: number | string | null
+  student_profile_id?: number | string | null
+  parent_profile_id?: number | string | null
+  advertiser_profile_id?: number | string | null
+  [field: string]: unknown
+}
+
+export interface IdentityOptions {
+  /** @default localStorage.token, else localStorage.access_token */
+  getToken?: () => string | null
+  /** @default localStorage.active_role */
+  getActiveRole?: () => string | null
+  /** @default GET /api/me with `Authorization: Bearer <token>` */
+  fetchMe?: (token: string) => Promise<Me>
+  /** @default `/ws/{profile_id}/{profile_type}` on the page's origin, ws: or wss: to match */
+  socketUrl?: (profile: Profile) => string
+}
+
+/** `GET /api/me` answered with a status that says the token is no good. */
+export class TokenRejectedError extends Error {
+  override name = 'TokenRejectedError'
+  constructor(readonly status: number) {
+    super(`[callhub] /api/me answered ${status}: the token was rejected; sign in again`)
+  }
+}
+
+export type ResolvedIdentity = TabIdentity | { type: 'unauthorized'; code: number; reason: string }
+
+/** The storage keys whose change (in another tab) makes a tab re-resolve its identity. */
+export const identityKeys = ['token', 'access_token', 'active_role']
+
+function readStorage(key: string): string | null {
+  try {
+    return localStorage.getItem(key)
+  } catch {
+    // Storage can be blocked (privacy settings, sandboxed frames): behave as signed out.
+    return null
+  }
+}
+
+export const defaultGetToken = (): string | null => readStorage('token') || readStorage('access_token') || null
+export const defaultGetActiveRole = (): string | null => readStorage('active_role')
+
+export async function defaultFetchMe(token: string): Promise<Me> {
+  const response = await fetch('/api/me', { headers: { authorization: `Bearer ${token}` }, credentials: 'same-origin' })
+  if (response.status === 401 || response.status === 403) throw new TokenRejectedError(response.status)
+  if (!response.ok) throw new Error(`[callhub] /api/me answered ${response.status}`)
+  const me: unknown = await response.json()
+  if (typeof me !== 'object' || me === null) throw new Error('[callhub] /api/me did not answer a JSON object')
+  return me as Me
+}
+
+export function defaultSocketUrl(profile: Profile): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${scheme}//${location.host}/ws/${encodeURIComponent(String(profile.id))}/${encodeURIComponent(profile.type)}`
+}
+
+function profileIdOf(me: Me, role: string): number | string | null {
+  const field = `${role}_profile_id`
+  const value = Object.prototype.hasOwnProperty.call(me, field) ? me[field] : null
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'string' && value.trim() !== '') return value.trim()
+  return null
+}
+
+/**
+ * Token → user → active role → profile, by the platform's conventions. Throws only when `/api/me`
+ * cannot be reached (the caller retries); a rejected token resolves to `unauthorized`.
+ */
+export async function resolveIdentity(options: IdentityOptions = {}): Promise<ResolvedIdentity> {
+  const {
+    getToken = defaultGetToken, getActiveRole = defaultGetActiveRole, fetchMe = defaultFetchMe,
+    socketUrl = defaultSocketUrl,
+  } = options
+  const token = getToken()
+  if (!token) return { type: 'signed-out' }
+  let me: Me
+  try {
+    me = await fetchMe(token)
+  } catch (error) {
+    if (error instanceof TokenRejectedError) return { type: 'unauthorized', code: error.status, reason: error.message }
+    throw error
+  }
+  const roles = Array.isArray(me.roles) ? me.roles.filter((role): role is string => typeof role === 'string') : []
+  const role = (getActiveRole() || me.active_role || roles[0] || '').toLowerCase()
+  if (!/^[a-z]+$/.test(role)) return { type: 'no-profile', role: null }
+  const id = profileIdOf(me, role)
+  if (id === null) return { type: 'no-profile', role }
+  const profile: Profile = { id, type: role.charAt(0).toUpperCase() + role.slice(1) }
+  return { type: 'profile', profile, token, url: socketUrl(profile) }
+}

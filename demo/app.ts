@@ -1,0 +1,172 @@
+/**
+ * The demo's one script, loaded by every page like the platform's pages load the client: it starts callhub
+ * on load and exposes its handle as `window.callHub`. Tests may set `window.callHubOptions` first.
+ */
+import { connectCallHub } from '../client'
+import type { CallHub, CallHubOptions, Status } from '../client'
+
+declare global {
+  interface Window {
+    callHub: CallHub
+    callHubOptions?: CallHubOptions
+  }
+}
+
+const hub = connectCallHub(window.callHubOptions ?? {})
+window.callHub = hub
+
+const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)
+const token = () => localStorage.getItem('token') || localStorage.getItem('access_token')
+
+function describe(status: Status): string {
+  switch (status.type) {
+    case 'signed-out': return 'Signed out: no connection'
+    case 'no-profile': return `No ${status.role ?? ''} profile: no connection`
+    case 'connecting': return `Connecting as ${status.profileKey ?? '…'}${status.attempt ? ` (attempt ${status.attempt})` : ''}`
+    case 'open': return `Connected as ${status.profileKey} · ${status.tabs} tab${status.tabs === 1 ? '' : 's'} share one socket`
+    case 'waiting': return `Reconnecting in ${Math.max(0, Math.round((status.retryAt - Date.now()) / 1000))} s (attempt ${status.attempt})`
+    case 'offline': return 'Offline: will reconnect when the network is back'
+    case 'unauthorized': return 'Sign-in rejected: please sign in again'
+    case 'closed': return `Closed (${status.reason})`
+  }
+}
+
+const statusLine = $('#status')
+hub.subscribe((status) => {
+  if (!statusLine) return
+  statusLine.textContent = describe(status)
+  statusLine.dataset.state = status.type
+})
+
+const log = $<HTMLOListElement>('#events')
+function note(text: string): void {
+  if (!log) return
+  const item = document.createElement('li')
+  item.textContent = `${new Date().toLocaleTimeString()} ${text}`
+  log.prepend(item)
+  while (log.children.length > 8) log.lastElementChild?.remove()
+}
+hub.on('invitation', (call) => note(`${call.from.name} is calling (${call.callType})`))
+hub.on('settled', ({ reason, here, invitation }) => {
+  note(`call from ${invitation.from.name}: ${reason}${here ? ' here' : ''}`)
+  const banner = $('#in-call')
+  if (banner && reason === 'accepted' && here) {
+    banner.hidden = false
+    banner.textContent = `In a ${invitation.callType} call with ${invitation.from.name} (conversation ${invitation.conversationId ?? '–'})`
+  }
+})
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers)
+  const current = token()
+  if (current) headers.set('authorization', `Bearer ${current}`)
+  if (init.body) headers.set('content-type', 'application/json')
+  const response = await fetch(path, { ...init, headers })
+  const body = (await response.json().catch(() => ({}))) as T & { error?: string }
+  if (!response.ok) throw new Error(body.error ?? `${path} answered ${response.status}`)
+  return body
+}
+
+/** Logging in or out in this tab: other tabs learn it from the `storage` event, this one from ours. */
+function identityChanged(): void {
+  dispatchEvent(new Event('callhub:identity'))
+  void renderAccount()
+}
+
+interface Me { name: string; username: string; roles: string[] }
+
+async function renderAccount(): Promise<void> {
+  const account = $('#account')
+  if (!account) return
+  const loginForm = $<HTMLFormElement>('#login')
+  const signedIn = $('#signed-in')
+  const me = token() ? await api<Me>('/api/me').catch(() => null) : null
+  if (loginForm) loginForm.hidden = me !== null
+  if (signedIn) signedIn.hidden = me === null
+  if (me === null) return
+  $('#who')!.textContent = `${me.name} (${me.username})`
+  const roleSelect = $<HTMLSelectElement>('#role')!
+  roleSelect.replaceChildren(...me.roles.map((role) => new Option(role, role)))
+  roleSelect.value = localStorage.getItem('active_role') ?? me.roles[0] ?? ''
+}
+
+$<HTMLFormElement>('#login')?.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const form = event.currentTarget as HTMLFormElement
+  const data = new FormData(form)
+  const error = $('#login-error')!
+  api<{ access_token: string }>('/api/login', { method: 'POST', body: JSON.stringify({ username: data.get('username'), password: data.get('password') }) })
+    .then(({ access_token }) => {
+      error.textContent = ''
+      localStorage.removeItem('active_role')
+      localStorage.setItem('token', access_token)
+      identityChanged()
+    })
+    .catch((reason: Error) => {
+      error.textContent = reason.message
+    })
+})
+
+$('#logout')?.addEventListener('click', () => {
+  localStorage.removeItem('token')
+  localStorage.removeItem('access_token')
+  localStorage.removeItem('active_role')
+  identityChanged()
+})
+
+$<HTMLSelectElement>('#role')?.addEventListener('change', (event) => {
+  localStorage.setItem('active_role', (event.currentTarget as HTMLSelectElement).value)
+  identityChanged()
+})
+
+let lastCall: number | null = null
+async function placeCall(target: string, callType: string): Promise<void> {
+  const [type, id] = target.split(':')
+  const result = $('#call-result')!
+  try {
+    const call = await api<{ call_log_id: number }>('/api/calls', {
+      method: 'POST',
+      body: JSON.stringify({ to_profile_type: type, to_profile_id: Number(id), call_type: callType }),
+    })
+    lastCall = call.call_log_id
+    result.textContent = `Ringing: call ${call.call_log_id}`
+    $<HTMLButtonElement>('#cancel')!.hidden = false
+    void watchCall(call.call_log_id)
+  } catch (error) {
+    result.textContent = String((error as Error).message)
+  }
+}
+
+async function watchCall(id: number): Promise<void> {
+  const result = $('#call-result')!
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    if (lastCall !== id) return
+    const call = await api<{ status: string }>(`/api/calls/${id}`).catch(() => null)
+    if (call === null) continue
+    result.textContent = `Call ${id}: ${call.status}`
+    if (call.status !== 'ringing') {
+      $<HTMLButtonElement>('#cancel')!.hidden = true
+      return
+    }
+  }
+}
+
+$<HTMLFormElement>('#call')?.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const data = new FormData(event.currentTarget as HTMLFormElement)
+  void placeCall(String(data.get('target')), String(data.get('call_type')))
+})
+$('#call-tutor')?.addEventListener('click', (event) => {
+  const button = event.currentTarget as HTMLElement
+  void placeCall(button.dataset.target ?? 'Tutor:1', 'video')
+})
+$('#cancel')?.addEventListener('click', () => {
+  if (lastCall !== null) void api(`/api/calls/${lastCall}/cancel`, { method: 'POST' }).then(() => {
+    $('#call-result')!.textContent = `Call ${lastCall}: cancelled`
+    $<HTMLButtonElement>('#cancel')!.hidden = true
+  })
+})
+
+addEventListener('storage', () => void renderAccount())
+void renderAccount()

@@ -1,0 +1,118 @@
+/// <reference lib="webworker" />
+/**
+ * The SharedWorker: one per origin, shared by every tab. Each tab's port gets the Comlink API below; the
+ * hub behind it owns one WebSocket per signed-in profile.
+ */
+import { expose, releaseProxy, wrap } from 'comlink'
+import type { AttachRequest, HubApi, HubEvent, Snapshot, TabEvents } from '../protocol'
+import { TabNotAttachedError, createHub } from './hub'
+import type { TabHandle } from './hub'
+
+declare const self: SharedWorkerGlobalScope
+
+// The worker holds this lock for its whole life; a tab waiting for it is granted it when the worker dies.
+const workerLock = `callhub:worker:${crypto.randomUUID()}`
+const workerLockHeld = new Promise<void>((resolve) => {
+  void navigator.locks.request(workerLock, () => {
+    resolve()
+    return new Promise<never>(() => {})
+  })
+})
+
+const hub = createHub({
+  createSocket: (url) => new WebSocket(url),
+  clock: { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (timer) => clearTimeout(timer) },
+  random: Math.random,
+  log: (line) => console.info(`[callhub worker] ${line}`),
+})
+
+interface AttachedTab {
+  handle: TabHandle
+  dispose(): void
+}
+
+/** Batches the events of one turn into one `deliver` call, which is never awaited. */
+function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { release(): void } {
+  const remote = wrap<TabEvents>(events)
+  let queue: HubEvent[] = []
+  let released = false
+  const flush = () => {
+    const batch = queue
+    queue = []
+    if (!released) remote.deliver(batch).catch(onError)
+  }
+  return {
+    id,
+    push(event) {
+      if (released) return
+      if (queue.push(event) === 1) queueMicrotask(flush)
+    },
+    release() {
+      released = true
+      // Comlink never finalizes proxies in a SharedWorker, and a call to a dead port never settles:
+      // release the proxy (dropping its pending calls) and close the port ourselves.
+      remote[releaseProxy]()
+      events.close()
+    },
+  }
+}
+
+function servePort(port: MessagePort): HubApi {
+  let attached: AttachedTab | null = null
+
+  function current(): TabHandle {
+    if (attached === null) throw new TabNotAttachedError('[callhub] this tab is not attached to the hub: call attach first')
+    return attached.handle
+  }
+
+  function withLock(snapshot: Omit<Snapshot, 'workerLock'>): Snapshot {
+    return { ...snapshot, workerLock }
+  }
+
+  return {
+    async attach(request: AttachRequest, events: MessagePort): Promise<Snapshot> {
+      await workerLockHeld
+      attached?.dispose()
+      const handle = createTabHandle(request.tabId, events, (error) => {
+        console.warn(`[callhub worker] could not deliver to tab ${request.tabId}:`, error)
+      })
+      const liveness = new AbortController()
+      const tab: AttachedTab = {
+        handle,
+        dispose() {
+          if (attached !== tab) return
+          attached = null
+          liveness.abort()
+          hub.detach(handle.id)
+          handle.release()
+        },
+      }
+      attached = tab
+      // Chromium fires no MessagePort close event (whatwg/html#1766): the tab holds a Web Lock named for
+      // itself for its whole life, and this request is granted when the tab is gone.
+      navigator.locks
+        .request(`callhub:tab:${request.tabId}`, { signal: liveness.signal }, () => {
+          tab.dispose()
+          port.close()
+        })
+        .catch(() => {
+          // Aborted: the tab detached first.
+        })
+      return withLock(hub.attach(handle, request))
+    },
+    identify: (identity) => withLock(hub.identify(current().id, identity)),
+    accept: (callLogId) => hub.accept(current().id, callLogId),
+    decline: (callLogId) => hub.decline(current().id, callLogId),
+    setOnline: (online) => hub.setOnline(online),
+    detach: () => attached?.dispose(),
+  }
+}
+
+self.addEventListener('connect', (event) => {
+  const port = event.ports[0]
+  if (port === undefined) return
+  expose(servePort(port), port)
+})
+
+/** For benchmarks and tests: the worker's counters, read through CDP on the shared_worker target. */
+Object.assign(self, { callhubCounters: () => hub.counters() })
