@@ -220,9 +220,15 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   async function openLink(): Promise<Link> {
     await tabLockHeld
-    // `type` must be a literal for Vite to bundle the worker; name and options must be the same on every
-    // page, or Chromium refuses to connect to the running worker.
-    const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), { type: 'module', name: 'callhub' })
+    // `type` must be a literal for Vite to bundle the worker. Name and options must be the same on every
+    // page, or Chromium refuses to connect to the running worker. `extendedLifetime` (Chrome 148+) keeps the
+    // worker, and so the socket and the linger, alive while the only tab reloads or navigates; browsers
+    // without it ignore the member, so passing it everywhere is the feature detection.
+    const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
+      type: 'module',
+      name: 'callhub',
+      extendedLifetime: true,
+    })
     const channel = new MessageChannel()
     expose(tabEvents, channel.port1)
     const request = { tabId, identity, online: navigator.onLine, settings }
