@@ -23,7 +23,7 @@ function describe(status: Status): string {
     case 'signed-out': return 'Signed out: no connection'
     case 'no-profile': return `No ${status.role ?? ''} profile: no connection`
     case 'connecting': return `Connecting as ${status.profileKey ?? '…'}${status.attempt ? ` (attempt ${status.attempt})` : ''}`
-    case 'open': return `Connected as ${status.profileKey} · ${status.tabs} tab${status.tabs === 1 ? '' : 's'} share one socket`
+    case 'open': return `Connected as ${status.profileKey} · one socket for ${status.tabs} tab${status.tabs === 1 ? '' : 's'}`
     case 'waiting': return `Reconnecting in ${Math.max(0, Math.round((status.retryAt - Date.now()) / 1000))} s (attempt ${status.attempt})`
     case 'offline': return 'Offline: will reconnect when the network is back'
     case 'unauthorized': return 'Sign-in rejected: please sign in again'

@@ -1,0 +1,76 @@
+/** Chromium for the bench: Playwright drives the pages, and the debugging port lets `cdp.ts` reach workers. */
+import { createServer } from 'node:net'
+import { chromium } from '@playwright/test'
+import type { Browser, BrowserContext, Page } from '@playwright/test'
+import type { CallHubOptions } from '../client'
+import { chromiumArgs, chromiumPath } from '../tests/browser/chromium'
+import type { Comparator } from './site'
+import { within } from './wait'
+
+export interface BenchBrowser {
+  browser: Browser
+  debuggingPort: number
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('[bench] could not find a free port')
+  return address.port
+}
+
+export async function launchBrowser(): Promise<BenchBrowser> {
+  const debuggingPort = await freePort()
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    args: [...chromiumArgs, `--remote-debugging-port=${debuggingPort}`],
+  })
+  return { browser, debuggingPort }
+}
+
+/** What a comparator's context needs: who signs in, and callhub's options (the comparators read them too). */
+export interface ContextSetup {
+  baseURL: string
+  token: string
+  probeScript: string
+  /** Options as code, so that functions (dialog strings) survive; evaluated before the page's scripts. */
+  options: string
+}
+
+/**
+ * Dialog notices ("… hung up") are switched off in every comparator: the bench cancels each call after
+ * measuring it, and a notice per round would pile up for 2.5 s in every tab.
+ */
+export function optionsSource(options: Omit<CallHubOptions, 'strings'>): string {
+  return `Object.assign(${JSON.stringify(options)}, { strings: { settledElsewhere: () => null } })`
+}
+
+export async function newBenchContext(browser: Browser, setup: ContextSetup): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: setup.baseURL })
+  await context.addInitScript({
+    content: `window.callHubOptions = ${setup.options};
+try { localStorage.setItem('token', ${JSON.stringify(setup.token)}) } catch {}
+${setup.probeScript}`,
+  })
+  context.on('page', (page) => {
+    page.on('pageerror', (error) => console.error(`[bench] error in ${page.url()}: ${error.message}`))
+  })
+  return context
+}
+
+/** Opens `count` pages of `path` and waits until each reports its connection open. */
+export async function openTabs(context: BrowserContext, path: string, count: number): Promise<Page[]> {
+  const pages = await Promise.all(Array.from({ length: count }, () => context.newPage()))
+  await Promise.all(pages.map((page) => page.goto(path)))
+  await within(30_000, `${count} tabs of ${path} to open`, Promise.all(pages.map((page) => page.evaluate(() => window.benchProbe.whenOpen()))))
+  return pages
+}
+
+/** The demo user whose profile each comparator signs in to, so their sockets are told apart on the server. */
+export const comparatorUsers: Record<Comparator, { username: string; profileKey: string }> = {
+  callhub: { username: 'alice', profileKey: 'Tutor:1' },
+  'per-tab': { username: 'carol', profileKey: 'Tutor:2' },
+  relay: { username: 'bob', profileKey: 'Student:1' },
+}

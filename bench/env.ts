@@ -1,0 +1,75 @@
+/** What every measurement gets: the plan, the served site, the server's API and clock, and the browser. */
+import type { Browser, BrowserContext } from '@playwright/test'
+import type { CallHubOptions } from '../client'
+import { comparatorUsers, newBenchContext, optionsSource } from './browser'
+import type { ServerApi, ServerSendClock } from './server-api'
+import type { BenchSite, Comparator } from './site'
+
+export interface Plan {
+  mode: 'full' | 'quick'
+  /** (a) tab counts at which sockets are counted. */
+  socketTabs: number[]
+  /** (b) tabs per comparator, measured rounds (one call per comparator each), unrecorded warm-up rounds. */
+  latencyTabs: number
+  latencyRounds: number
+  warmupRounds: number
+  /** (c) tabs per comparator, frames per burst, bursts per comparator. */
+  burstTabs: number
+  burstFrames: number
+  burstRepeats: number
+  /** (d) new tabs opened per comparator. */
+  newTabRepeats: number
+  /** (f) tab open/close cycles, then calls (invitation + cancel). */
+  memoryCycles: number
+  memoryCalls: number
+}
+
+export const fullPlan: Plan = {
+  mode: 'full',
+  socketTabs: [1, 5, 10, 25, 50],
+  latencyTabs: 10,
+  latencyRounds: 200,
+  warmupRounds: 10,
+  burstTabs: 10,
+  burstFrames: 10_000,
+  burstRepeats: 3,
+  newTabRepeats: 20,
+  memoryCycles: 200,
+  memoryCalls: 10_000,
+}
+
+export const quickPlan: Plan = {
+  mode: 'quick',
+  socketTabs: [1, 3],
+  latencyTabs: 3,
+  latencyRounds: 15,
+  warmupRounds: 3,
+  burstTabs: 3,
+  burstFrames: 500,
+  burstRepeats: 1,
+  newTabRepeats: 3,
+  memoryCycles: 10,
+  memoryCalls: 300,
+}
+
+export interface BenchEnv {
+  plan: Plan
+  site: BenchSite
+  api: ServerApi
+  sends: ServerSendClock
+  browser: Browser
+  debuggingPort: number
+  /** A fresh context (and so a fresh SharedWorker) signed in as the comparator's user. */
+  context(comparator: Comparator, options?: Omit<CallHubOptions, 'strings'>): Promise<BrowserContext>
+}
+
+export function createEnv(parts: Omit<BenchEnv, 'context'> & { baseURL: string }): BenchEnv {
+  const { baseURL, ...env } = parts
+  return {
+    ...env,
+    async context(comparator, options = {}) {
+      const token = await env.api.login(comparatorUsers[comparator].username)
+      return newBenchContext(env.browser, { baseURL, token, probeScript: env.site.probeScript, options: optionsSource(options) })
+    },
+  }
+}

@@ -1,0 +1,133 @@
+/** The targets of issue 5, and the markdown the bench prints. */
+import type { Plan } from './env'
+import type { BurstSummary } from './measure/burst'
+import type { ClockCheck, LatencyResult } from './measure/latency'
+import type { MemoryResult } from './measure/memory'
+import type { NewTabResult } from './measure/new-tab'
+import type { BundleSize } from './measure/size'
+import type { SocketsRow } from './measure/sockets'
+import type { Comparator } from './site'
+import { round } from './stats'
+import type { Percentiles } from './stats'
+
+export interface Results {
+  plan: Plan
+  environment: Record<string, string | number>
+  sockets: SocketsRow[]
+  latency: { results: LatencyResult[]; clock: ClockCheck }
+  burst: BurstSummary
+  newTab: NewTabResult[]
+  sizes: BundleSize[]
+  memory: MemoryResult
+}
+
+export interface Target {
+  target: string
+  measured: string
+  met: boolean
+}
+
+/** Bytes min+gzip allowed for the client and for the worker (6 kB). */
+export const SIZE_LIMIT = 6_000
+/** Heap growth allowed over the second half of each phase of (f): a leak keeps growing, a one-off cost does not. */
+export const LEAK_TOLERANCE = 32 * 1024
+
+export function evaluateTargets(results: Results): Target[] {
+  const latency = (comparator: Comparator) => results.latency.results.find((result) => result.comparator === comparator)!
+  const [hub, perTab, relay] = [latency('callhub'), latency('per-tab'), latency('relay')]
+  const burst = (comparator: Comparator) => results.burst.results.find((result) => result.comparator === comparator)!.framesPerSecond
+  const targets: Target[] = []
+  for (const kind of ['handler', 'visible'] as const) {
+    const what = kind === 'handler' ? 'handler' : 'dialog visible'
+    targets.push({
+      target: `${what} p99 ≤ per-tab sockets' p99 (N = ${hub.tabs})`,
+      measured: `${ms(hub[kind].p99)} vs ${ms(perTab[kind].p99)}`,
+      met: hub[kind].p99 <= perTab[kind].p99,
+    })
+    targets.push({
+      target: `${what} p99 ≤ 1.3 × raw relay's p99`,
+      measured: `${ms(hub[kind].p99)} vs 1.3 × ${ms(relay[kind].p99)} = ${ms(1.3 * relay[kind].p99)} (${round(hub[kind].p99 / relay[kind].p99)}×)`,
+      met: hub[kind].p99 <= 1.3 * relay[kind].p99,
+    })
+  }
+  targets.push({
+    target: 'burst throughput ≥ 0.8 × raw relay',
+    measured: `${Math.round(burst('callhub'))} vs ${Math.round(burst('relay'))} frames/s (${round(burst('callhub') / burst('relay'))}×)`,
+    met: burst('callhub') >= 0.8 * burst('relay'),
+  })
+  const burstsClean = results.burst.results.every((result) => result.runs.every((run) => run.lost === 0 && run.outOfOrder === 0))
+  targets.push({ target: 'burst: no frame lost or reordered', measured: burstsClean ? 'none' : 'see (c)', met: burstsClean })
+  for (const size of results.sizes) {
+    targets.push({
+      target: `${size.name} ≤ 6 kB min+gzip`,
+      measured: `${size.gzipBytes} B`,
+      met: size.gzipBytes <= SIZE_LIMIT,
+    })
+  }
+  const { readings } = results.memory
+  const start = readings[0]!
+  const last = readings.at(-1)!
+  const atBaseline = readings.every((reading) =>
+    reading.counters.tabs === start.counters.tabs && reading.counters.sessions === start.counters.sessions &&
+    reading.counters.ringing === start.counters.ringing && reading.ports === start.ports && reading.proxies === start.proxies)
+  targets.push({
+    target: '(f) tabs, sessions, ringing calls, ports and proxies back at baseline',
+    measured: `${describeCounts(start)} → ${describeCounts(last)}`,
+    met: atBaseline,
+  })
+  const secondHalves = [readings[2]!.heapBytes - readings[1]!.heapBytes, readings[4]!.heapBytes - readings[3]!.heapBytes]
+  targets.push({
+    target: `(f) no heap growth (second half of each phase within ${LEAK_TOLERANCE / 1024} KiB)`,
+    measured: `tabs ${kib(secondHalves[0]!)}, calls ${kib(secondHalves[1]!)}; start → end ${kib(last.heapBytes - start.heapBytes)}`,
+    met: secondHalves.every((growth) => growth <= LEAK_TOLERANCE),
+  })
+  return targets
+}
+
+const ms = (value: number) => `${round(value, 1)} ms`
+const kib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${round(bytes / 1024, 1)} KiB`
+const describeCounts = (reading: MemoryResult['readings'][number]) =>
+  `${reading.counters.tabs}/${reading.counters.sessions}/${reading.counters.ringing}/${reading.ports}/${reading.proxies}`
+
+function table(head: string[], rows: Array<Array<string | number>>): string {
+  const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+const triple = (p: Percentiles) => `${round(p.p50, 1)} / ${round(p.p95, 1)} / ${round(p.p99, 1)}`
+
+export function renderMarkdown(results: Results, targets: Target[]): string {
+  const { plan } = results
+  const sections = [
+    `# callhub bench (${plan.mode}${plan.mode === 'quick' ? ': small N, not the targets\' N' : ''})`,
+    Object.entries(results.environment).map(([name, value]) => `${name}: ${value}`).join(' · '),
+    '## (a) Sockets on the server',
+    table(['tabs', 'callhub', 'per-tab sockets', 'per-tab + chat widget'],
+      results.sockets.map((row) => [row.tabs, row.callhub, row.perTab, row.perTabWithChat])),
+    `## (b) Fan-out latency, ms from the server's send (p50 / p95 / p99), ${results.latency.results[0]?.tabs} tabs, ${plan.latencyRounds} calls each`,
+    table(['comparator', 'handler, every tab', 'handler, last tab', 'dialog rendered', 'samples'],
+      results.latency.results.map((result) => [result.comparator, triple(result.handler), triple(result.lastTab), triple(result.visible), result.handler.samples])),
+    `Clocks: every page reading fell within ${round(results.latency.clock.worstOutside, 2)} ms of the bench's bracket (${results.latency.clock.samples} samples).`,
+    `## (c) Burst: ${plan.burstFrames} frames to ${results.burst.results[0]?.tabs} tabs`,
+    table(['comparator', 'frames/s (median)', 'deliveries/s', 'runs (frames/s)', 'lost', 'out of order', 'server send ms'],
+      results.burst.results.map((result) => [
+        result.comparator, Math.round(result.framesPerSecond), Math.round(result.framesPerSecond * result.tabs),
+        result.runs.map((run) => Math.round(run.framesPerSecond)).join(', '),
+        result.runs.reduce((sum, run) => sum + run.lost, 0), result.runs.reduce((sum, run) => sum + run.outOfOrder, 0),
+        result.runs.map((run) => Math.round(run.serverSendMs)).join(', '),
+      ])),
+    `Sender ceiling (same burst, no socket): ${Math.round(results.burst.senderCeiling)} frames/s; server sent every burst in order: ${results.burst.serverInOrder ? 'yes' : 'NO'}.`,
+    `## (d) New tab to \`open\`, ms (p50 / p95 / p99), ${plan.newTabRepeats} tabs each`,
+    table(['comparator', 'from navigation start', 'from domInteractive'],
+      results.newTab.map((result) => [result.comparator === 'callhub' ? 'callhub (hub already connected)' : 'per-tab socket (/api/me + connect)', triple(result.fromNavigation), triple(result.fromInteractive)])),
+    '## (e) Size, bytes (esbuild --minify, gzip -9)',
+    table(['bundle', 'min', 'min+gzip', 'min+gzip without Comlink', 'Vite build, gzip'],
+      results.sizes.map((size) => [`${size.name} (${size.entry})`, size.minBytes, size.gzipBytes, size.gzipBytesWithoutComlink, size.viteGzipBytes ?? '–'])),
+    `## (f) Worker memory (${results.memory.cycles} tab cycles, then ${results.memory.calls} calls)`,
+    table(['when', 'heap KiB', 'tabs', 'sessions', 'ringing', 'MessagePorts', 'Proxies'],
+      results.memory.readings.map((reading) => [reading.label, round(reading.heapBytes / 1024, 1), reading.counters.tabs, reading.counters.sessions, reading.counters.ringing, reading.ports, reading.proxies])),
+    '## Targets',
+    table(['target', 'measured', 'met'], targets.map((target) => [target.target, target.measured, target.met ? 'yes' : '**no**'])),
+  ]
+  return sections.join('\n\n') + '\n'
+}

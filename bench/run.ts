@@ -1,0 +1,76 @@
+/**
+ * `npm run bench` (`-- --quick`, or BENCH_QUICK=1, for a smoke run with small N): callhub against its
+ * comparators in real Chromium and the reference server, all in one run. See README.md for what each
+ * comparator and measurement is. Prints markdown and writes results.json (quick: results.local.json).
+ */
+import { writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { ensureDemoBuilt } from '../server/build'
+import { startServer } from '../server/server'
+import { launchBrowser } from './browser'
+import { createEnv, fullPlan, quickPlan } from './env'
+import { measureBurst } from './measure/burst'
+import { measureLatency } from './measure/latency'
+import { measureMemory } from './measure/memory'
+import { measureNewTab } from './measure/new-tab'
+import { measureSizes } from './measure/size'
+import { measureSockets } from './measure/sockets'
+import { evaluateTargets, renderMarkdown } from './report'
+import type { Results } from './report'
+import { createServerApi, recordServerSends } from './server-api'
+import { buildBenchSite } from './site'
+
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
+const plan = quick ? quickPlan : fullPlan
+const output = fileURLToPath(new URL(quick ? './results.local.json' : './results.json', import.meta.url))
+
+async function main(): Promise<void> {
+  const started = Date.now()
+  const distDir = await ensureDemoBuilt()
+  const site = await buildBenchSite(distDir)
+  const sends = recordServerSends()
+  const server = await startServer({ port: 0, staticDir: site.dir, log: () => {} })
+  const { browser, debuggingPort } = await launchBrowser()
+  try {
+    const env = createEnv({ plan, site, api: createServerApi(server.url), sends, browser, debuggingPort, baseURL: server.url })
+    console.log(`callhub bench, ${plan.mode} plan`)
+    console.log('(e) sizes')
+    const sizes = await measureSizes(distDir)
+    console.log('(a) sockets against tabs')
+    const sockets = await measureSockets(env)
+    console.log('(b) fan-out latency')
+    const latency = await measureLatency(env)
+    console.log('(c) burst')
+    const burst = await measureBurst(env)
+    console.log('(d) new tab to open')
+    const newTab = await measureNewTab(env)
+    console.log('(f) worker memory')
+    const memory = await measureMemory(env)
+    const results: Results = {
+      plan,
+      environment: {
+        date: new Date().toISOString(),
+        chromium: browser.version(),
+        node: process.version,
+        cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+        durationSeconds: Math.round((Date.now() - started) / 1000),
+      },
+      sockets, latency, burst, newTab, sizes, memory,
+    }
+    const targets = evaluateTargets(results)
+    await writeFile(output, JSON.stringify({ ...results, targets }, null, 2) + '\n')
+    console.log('\n' + renderMarkdown(results, targets))
+    console.log(`wrote ${output}`)
+  } finally {
+    await browser.close()
+    await server.close()
+    sends.stop()
+    await site.remove()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

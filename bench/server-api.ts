@@ -1,0 +1,141 @@
+/**
+ * The bench's side of the reference server: its HTTP API, a pipelined sender for bursts, and the clock of
+ * the server's sends.
+ */
+import { connect } from 'node:net'
+import { WebSocket } from 'ws'
+import { invitationIdOf } from './frames'
+
+/** Epoch milliseconds at sub-millisecond resolution, like the pages' `performance.timeOrigin + performance.now()`. */
+export const now = (): number => performance.timeOrigin + performance.now()
+
+export interface ServerApi {
+  login(username: string): Promise<string>
+  /** Open, authenticated sockets of one profile key (`Tutor:1`), from `/api/stats`. */
+  connections(key: string): Promise<number>
+  /** `/api/dev/send`: one frame to every socket of the profile; answers how many sockets it reached. */
+  send(key: string, frame: string): Promise<number>
+  /**
+   * Many `/api/dev/send` requests pipelined on one keep-alive connection, so the server handles them in
+   * order and as fast as it can, without the round trip per frame of awaiting each response.
+   */
+  sendAll(key: string, frames: readonly string[]): Promise<void>
+}
+
+function profileOf(key: string): { profile_type: string; profile_id: number } {
+  const [type, id] = key.split(':')
+  return { profile_type: type!, profile_id: Number(id) }
+}
+
+export function createServerApi(baseUrl: string): ServerApi {
+  async function post<T>(path: string, body: unknown): Promise<T> {
+    const response = await fetch(baseUrl + path, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    })
+    if (!response.ok) throw new Error(`[bench] ${path} answered ${response.status}: ${await response.text()}`)
+    return (await response.json()) as T
+  }
+  return {
+    async login(username) {
+      return (await post<{ access_token: string }>('/api/login', { username, password: 'demo' })).access_token
+    },
+    async connections(key) {
+      const response = await fetch(`${baseUrl}/api/stats`)
+      const { connections } = (await response.json()) as { connections: Record<string, number> }
+      return connections[key] ?? 0
+    },
+    async send(key, frame) {
+      return (await post<{ sent: number }>('/api/dev/send', { ...profileOf(key), frame })).sent
+    },
+    sendAll: (key, frames) => pipeline(baseUrl, '/api/dev/send', frames.map((frame) => JSON.stringify({ ...profileOf(key), frame }))),
+  }
+}
+
+/** Writes POST requests back to back on one connection, at most `window` unanswered, and checks each status. */
+function pipeline(baseUrl: string, path: string, bodies: readonly string[], window = 256): Promise<void> {
+  const { hostname, port } = new URL(baseUrl)
+  const STATUS_LINE = /HTTP\/1\.1 (\d{3}) /g
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname)
+    let written = 0
+    let answered = 0
+    let unread = ''
+    const fail = (error: Error) => {
+      socket.destroy()
+      reject(error)
+    }
+    const pump = () => {
+      while (written < bodies.length && written - answered < window) {
+        const body = bodies[written++]!
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      }
+    }
+    socket.setEncoding('utf8')
+    socket.on('connect', pump)
+    socket.on('error', fail)
+    socket.on('close', () => {
+      if (answered < bodies.length) fail(new Error(`[bench] the server closed the pipeline after ${answered} of ${bodies.length} answers`))
+    })
+    socket.on('data', (chunk: string) => {
+      // Responses are small JSON bodies that never contain a status line: count the status lines.
+      const text = unread + chunk
+      let consumed = 0
+      for (const match of text.matchAll(STATUS_LINE)) {
+        if (match[1] !== '200') return fail(new Error(`[bench] ${path} answered ${match[1]} in a pipeline`))
+        answered += 1
+        consumed = match.index + match[0].length
+      }
+      unread = text.slice(Math.max(consumed, text.length - 16))
+      if (answered === bodies.length) {
+        socket.end()
+        resolve()
+      } else pump()
+    })
+  })
+}
+
+export interface ServerSendClock {
+  /** When the server first handed the invitation with this call id to a socket. */
+  sentAt(callLogId: string): number | undefined
+  /** Invitation ids in the order the server first sent them. */
+  readonly order: readonly string[]
+  forget(): void
+  stop(): void
+}
+
+/**
+ * Timestamps the reference server's sends. The server runs in this process, so wrapping `ws`'s
+ * `WebSocket#send` sees the moment it hands a frame to a socket. Only the first socket's send of each bench
+ * invitation counts: per-tab sockets pay for the server's loop over their sockets, as they would in production.
+ */
+export function recordServerSends(): ServerSendClock {
+  const firstSends = new Map<string, number>()
+  let order: string[] = []
+  const original = WebSocket.prototype.send
+  const patched = function (this: WebSocket, ...args: Parameters<WebSocket['send']>): void {
+    const [data] = args
+    if (typeof data === 'string') {
+      const callLogId = invitationIdOf(data)
+      if (callLogId !== null && !firstSends.has(callLogId)) {
+        firstSends.set(callLogId, now())
+        order.push(callLogId)
+      }
+    }
+    original.apply(this, args)
+  }
+  WebSocket.prototype.send = patched as WebSocket['send']
+  return {
+    sentAt: (callLogId) => firstSends.get(callLogId),
+    get order() {
+      return order
+    },
+    forget() {
+      firstSends.clear()
+      order = []
+    },
+    stop() {
+      WebSocket.prototype.send = original
+    },
+  }
+}
