@@ -262,10 +262,25 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     console.warn('[callhub] the shared worker is gone: starting a new one')
     dropLink(lost)
     failPending(new HubWorkerLostError('[callhub] the shared worker died before it answered; try again'))
+    relink()
+  }
+
+  /** Starts a worker and attaches again, backing off while that fails: a worker that dies at start must
+   * not be restarted in a tight loop. */
+  function relink(): void {
     workerLosses += 1
-    // A worker that keeps dying (a crash at start) must not be restarted in a tight loop.
+    if (identity.type === 'profile') {
+      setStatus({ type: 'connecting', attempt: workerLosses, profileKey: status.profileKey, tabs: 0, lastClose: status.lastClose })
+    }
     const delay = workerLosses === 1 ? 0 : retryDelay(workerLosses, Math.random())
-    setTimeout(() => void connectWorker(), delay)
+    setTimeout(() => {
+      if (closed || link !== null) return
+      connectWorker().catch((error: unknown) => {
+        if (closed) return
+        console.warn(`[callhub] could not attach to the shared worker (${String(error)}); trying again`)
+        relink()
+      })
+    }, delay)
   }
 
   function connectWorker(): Promise<Link> {
@@ -314,7 +329,8 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       }
     } catch (error) {
       if (error instanceof HubWorkerLostError || closed) return
-      console.error('[callhub] could not reach the shared worker:', error)
+      console.warn(`[callhub] could not reach the shared worker (${String(error)}); trying again`)
+      if (link === null) relink()
     }
   }
 

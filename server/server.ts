@@ -95,6 +95,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   const peers = new Set<Peer>()
   const calls = new Map<number, Call>()
   const conversations = new Map<string, number>()
+  /** Per profile key: socket upgrades tried, and sockets that authenticated, since the server started. */
+  const attempts = new Map<string, number>()
+  const authenticated = new Map<string, number>()
+  const bump = (counts: Map<string, number>, key: string) => counts.set(key, (counts.get(key) ?? 0) + 1)
   let nextCallId = 1
   let stalledUntil = 0
 
@@ -269,6 +273,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
       return json(200, { access_token: token, token_type: 'bearer' })
     }
     if (method === 'GET' && pathname === '/api/me') return json(200, meOf(userOf(request)))
+    if (method === 'POST' && pathname === '/api/logout') {
+      // Revokes the token: its sockets keep running until they reconnect, then get 4401.
+      userOf(request)
+      tokens.delete(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '')
+      return json(200, { ok: true })
+    }
     if (method === 'POST' && pathname === '/api/calls') {
       const caller = userOf(request)
       const call = placeCall(caller, await readJson(request))
@@ -291,7 +301,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
       for (const peer of peers) {
         if (peer.key !== null && peer.ws.readyState === WebSocket.OPEN) connections[peer.key] = (connections[peer.key] ?? 0) + 1
       }
-      return json(200, { connections })
+      // `connections` is the contract; the totals are extras for tests and benchmarks.
+      return json(200, { connections, attempts: Object.fromEntries(attempts), authenticated: Object.fromEntries(authenticated) })
     }
     if (method === 'POST' && pathname === '/api/dev/send') {
       const body = await readJson(request)
@@ -340,6 +351,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
       return
     }
     const profileId = decodeURIComponent(match[1]!)
+    bump(attempts, `${profileType(role)}:${profileId}`)
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, role, profileId))
   })
 
@@ -366,6 +378,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
         if (user === undefined) return ws.close(4401, 'invalid token')
         if (String(user.profiles[role]) !== profileId) return ws.close(4403, 'profile not yours')
         peer.key = `${profileType(role)}:${profileId}`
+        bump(authenticated, peer.key)
         // A call that still rings reaches a socket that authenticates late: a dropped connection loses none.
         for (const call of calls.values()) {
           if (call.status === 'ringing' && call.toKey === peer.key && !stalled()) ws.send(invitationFrame(call))
