@@ -1,5 +1,6 @@
 import { callKey } from '../protocol'
 import type { CallLogId, Invitation, Settled } from '../protocol'
+import type { Sound } from './attention'
 
 /** Every string the dialog shows; replace any of them to localise it. */
 export interface DialogStrings {
@@ -13,6 +14,13 @@ export interface DialogStrings {
   /** Shown briefly in the tabs that did not answer. */
   settledElsewhere: (settled: Settled) => string | null
   failed: (error: unknown) => string
+  /** Shown in the ringing tab when the browser refused to play sound. */
+  soundBlocked: string
+  /** The document title of hidden tabs alternates with this while a call rings. */
+  title: (invitation: Invitation) => string
+  /** The system notification's title (its body is the caller's name). */
+  notification: (invitation: Invitation) => string
+  dismiss: string
 }
 
 export const defaultStrings: DialogStrings = {
@@ -31,6 +39,10 @@ export const defaultStrings: DialogStrings = {
     return null
   },
   failed: (error) => (error instanceof Error ? error.message.replace(/^\[callhub\]\s*/, '') : String(error)),
+  soundBlocked: 'Sound is off: click anywhere on this page to hear the ringtone.',
+  title: (call) => `📞 ${call.from.name} is calling`,
+  notification: (call) => `Incoming ${call.callType} call`,
+  dismiss: 'Dismiss',
 }
 
 export interface DialogLayerOptions {
@@ -46,6 +58,8 @@ export interface DialogLayerOptions {
 export interface DialogLayer {
   show(invitation: Invitation): void
   settle(settled: Settled): void
+  /** Marks the tab that rings (`data-ringing`, `data-sound` on the host) and hints when sound is blocked. */
+  setRinging(ringer: boolean, sound: Sound): void
   /** Closes every dialog without a notice (logout, hub closed). */
   clear(): void
   dispose(): void
@@ -77,7 +91,9 @@ button:focus-visible { outline: 3px solid var(--callhub-focus, #1a73e8); outline
 button:disabled { opacity: .6; cursor: progress; }
 .accept { background: var(--callhub-accept, #1b873f); }
 .decline { background: var(--callhub-decline, #c62828); }
-.notice { padding: 12px 16px; }
+.notice { padding: 12px 16px; display: flex; gap: 12px; align-items: center; justify-content: space-between; }
+.notice button { flex: none; padding: 4px 10px; color: inherit; background: transparent; border: 1px solid currentColor; font-weight: 500; }
+.hint { margin: 0; padding: 8px 12px; border-radius: 10px; background: var(--callhub-hint-bg, #fff4ce); color: var(--callhub-hint-fg, #4d3800); }
 @media (prefers-reduced-motion: no-preference) { .card { animation: callhub-in .18s ease-out; } }
 @keyframes callhub-in { from { transform: translateY(-8px); opacity: 0; } }
 `
@@ -97,6 +113,10 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
   style.textContent = styles
   const layer = document.createElement('div')
   layer.className = 'layer'
+  const hint = element('p', 'hint', strings.soundBlocked)
+  hint.setAttribute('role', 'note')
+  hint.hidden = true
+  layer.append(hint)
   root.append(style, layer)
   const open = new Map<string, OpenDialog>()
   const notices = new Set<ReturnType<typeof setTimeout>>()
@@ -174,11 +194,20 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     return dialog
   }
 
-  function notify(text: string): void {
+  /** A short notice that goes away by itself; a missed call stays until dismissed. */
+  function notify(text: string, sticky: boolean): void {
     mount()
-    const notice = element('div', 'notice', text)
+    const notice = element('div', 'notice')
     notice.setAttribute('role', 'status')
+    notice.append(element('span', 'notice-text', text))
     layer.append(notice)
+    if (sticky) {
+      const dismiss = element('button', 'dismiss', strings.dismiss)
+      dismiss.type = 'button'
+      dismiss.addEventListener('click', () => notice.remove())
+      notice.append(dismiss)
+      return
+    }
     const timer = setTimeout(() => {
       notices.delete(timer)
       notice.remove()
@@ -200,10 +229,16 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
       const dialog = remove(callKey(settled.callLogId))
       if (dialog === undefined || settled.here) return
       const text = strings.settledElsewhere(settled)
-      if (text) notify(text)
+      if (text) notify(text, settled.reason === 'expired')
+    },
+    setRinging(ringer, sound) {
+      host.dataset.ringing = String(ringer)
+      host.dataset.sound = sound
+      hint.hidden = !(ringer && sound === 'blocked')
     },
     clear() {
       for (const key of [...open.keys()]) remove(key)
+      hint.hidden = true
     },
     dispose() {
       for (const timer of notices) clearTimeout(timer)

@@ -11,16 +11,19 @@ import { expose, releaseProxy, transfer, wrap } from 'comlink'
 import type { Remote } from 'comlink'
 import { callKey } from '../protocol'
 import type {
-  CallLogId, HubApi, HubEvent, HubSettings, Invitation, Settled, Snapshot, Status, TabEvents, TabIdentity,
+  CallLogId, HubApi, HubEvent, HubSettings, Invitation, Presence, Settled, Status, TabEvents, TabIdentity,
 } from '../protocol'
 import { retryDelay } from '../worker/backoff'
-import { createDialogLayer } from './dialog'
+import { createAttention } from './attention'
+import type { Sound } from './attention'
+import { createDialogLayer, defaultStrings } from './dialog'
 import type { DialogLayer, DialogStrings } from './dialog'
 import { identityKeys, resolveIdentity } from './identity'
 import type { IdentityOptions } from './identity'
 
 export type { CallLogId, Invitation, Settled, Status } from '../protocol'
 export type { DialogStrings } from './dialog'
+export type { Sound } from './attention'
 export type { IdentityOptions, Me } from './identity'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
@@ -32,6 +35,10 @@ export interface CallHubOptions extends IdentityOptions, HubSettings {
   container?: HTMLElement
   /** How long a call to the worker may take before it rejects with `HubTimeoutError`, in ms. @default 5000 */
   requestTimeout?: number
+  /** A ringtone URL, or false for silence. Exactly one tab of a profile rings. @default a generated tone */
+  ringtone?: string | false
+  /** A system notification when no tab is visible, if the page already has permission (never asked). @default true */
+  notifications?: boolean
 }
 
 export interface CallHubEvents {
@@ -47,6 +54,10 @@ export interface CallHub {
   readonly status: Status
   /** Calls ringing now, oldest first. */
   readonly calls: Invitation[]
+  /** This tab is the one that plays the ringtone (the focused visible tab, else the last one seen). */
+  readonly ringsHere: boolean
+  /** The ringtone in this tab: `blocked` when the browser refused autoplay (the dialog says how to fix it). */
+  readonly sound: Sound
   /** Calls back at once with the current status, then on every change. Returns the unsubscribe. */
   subscribe(listener: (status: Status) => void): () => void
   /** Returns the unsubscribe. */
@@ -88,7 +99,7 @@ type Listener<T> = (value: T) => void
 export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
     modal = true, strings, container, requestTimeout = 5_000, getToken, getActiveRole, fetchMe, socketUrl,
-    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug,
+    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug, ringtone, notifications,
   } = options
   const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl }
   const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug }
@@ -110,6 +121,27 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const dialogs: DialogLayer | null = modal
     ? createDialogLayer({ onAccept: (id) => accept(id), onDecline: (id) => decline(id), strings, container })
     : null
+  let ringer = false
+  let anyVisible = true
+  let sound: Sound = 'off'
+  const attention = createAttention({
+    ringtone,
+    notifications,
+    titleText: strings?.title ?? defaultStrings.title,
+    notificationTitle: strings?.notification ?? defaultStrings.notification,
+    onSound: (next) => {
+      sound = next
+      dialogs?.setRinging(ringer, sound)
+    },
+  })
+
+  function updateAttention(): void {
+    const calls = [...ringing.values()]
+    attention.update({ ringer, anyVisible, calls })
+    dialogs?.setRinging(ringer && calls.length > 0, sound)
+  }
+
+  const presence = (): Presence => ({ visible: document.visibilityState === 'visible', focused: document.hasFocus() })
 
   function emit<E extends keyof CallHubEvents>(event: E, value: CallHubEvents[E]): void {
     for (const listener of [...listeners[event]]) {
@@ -175,11 +207,16 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function receive(event: HubEvent): void {
-    if (event.type === 'status') {
+    if (event.type === 'snapshot') applySnapshot(event.status, event.calls)
+    else if (event.type === 'status') {
       if (identity.type === 'profile') setStatus(event.status)
     } else if (event.type === 'invitation') ring(event.invitation)
     else if (event.type === 'settled') settle(event.settled)
-    else console.info(`[callhub worker] ${event.line}`)
+    else if (event.type === 'ringer') {
+      ringer = event.ringer
+      anyVisible = event.anyVisible
+      updateAttention()
+    } else console.info(`[callhub worker] ${event.line}`)
   }
 
   function ring(invitation: Invitation): void {
@@ -187,19 +224,21 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     if (ringing.has(key)) return
     ringing.set(key, invitation)
     dialogs?.show(invitation)
+    updateAttention()
     emit('invitation', invitation)
   }
 
   function settle(settled: Settled): void {
     if (!ringing.delete(callKey(settled.callLogId))) return
     dialogs?.settle(settled)
+    updateAttention()
     emit('settled', settled)
     if (settled.reason === 'expired') emit('missed', settled.invitation)
   }
 
-  function applySnapshot(snapshot: Snapshot): void {
-    if (identity.type === 'profile') setStatus(snapshot.status)
-    const current = new Set(snapshot.calls.map((call) => callKey(call.callLogId)))
+  function applySnapshot(snapshotStatus: Status, calls: Invitation[]): void {
+    if (identity.type === 'profile') setStatus(snapshotStatus)
+    const current = new Set(calls.map((call) => callKey(call.callLogId)))
     for (const invitation of [...ringing.values()]) {
       // The worker no longer knows this call (it was restarted, or the tab was asleep): as far as we
       // can tell, it ended.
@@ -207,7 +246,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
         settle({ callLogId: invitation.callLogId, reason: 'ended', here: false, invitation })
       }
     }
-    for (const invitation of snapshot.calls) ring(invitation)
+    for (const invitation of calls) ring(invitation)
   }
 
   function dropLink(current: Link): void {
@@ -231,13 +270,13 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     })
     const channel = new MessageChannel()
     expose(tabEvents, channel.port1)
-    const request = { tabId, identity, online: navigator.onLine, settings }
+    const request = { tabId, identity, online: navigator.onLine, presence: presence(), settings }
     const current: Link = {
       api: wrap<HubApi>(worker.port), identity, port: worker.port, events: channel.port1, watch: new AbortController(),
     }
-    let snapshot: Snapshot
+    let attached: { workerLock: string }
     try {
-      snapshot = await settleWithin('attach', () => current.api.attach(request, transfer(channel.port2, [channel.port2])))
+      attached = await settleWithin('attach', () => current.api.attach(request, transfer(channel.port2, [channel.port2])))
     } catch (error) {
       dropLink(current)
       throw error
@@ -249,11 +288,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     link = current
     workerLosses = 0
     navigator.locks
-      .request(snapshot.workerLock, { signal: current.watch.signal }, () => workerLost(current))
+      .request(attached.workerLock, { signal: current.watch.signal }, () => workerLost(current))
       .catch(() => {
         // Aborted: this link was dropped on purpose.
       })
-    applySnapshot(snapshot)
     return current
   }
 
@@ -325,7 +363,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       if (current.identity !== identity) {
         const next = identity
         current.identity = next
-        applySnapshot(await settleWithin('identify', () => current.api.identify(next)))
+        await settleWithin('identify', () => current.api.identify(next))
       }
     } catch (error) {
       if (error instanceof HubWorkerLostError || closed) return
@@ -356,6 +394,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     const current = link
     if (current) void settleWithin('setOnline', () => current.api.setOnline(navigator.onLine)).catch(() => {})
   }
+  const onPresence = () => {
+    const current = link
+    if (current) void settleWithin('setPresence', () => current.api.setPresence(presence())).catch(() => {})
+  }
   const onPageHide = (event: PageTransitionEvent) => {
     // Only a hint (the Web Lock is the truth), but it lets the worker start the linger at once.
     if (!event.persisted && link !== null) void link.api.detach().catch(() => {})
@@ -365,6 +407,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   addEventListener('online', onNetwork)
   addEventListener('offline', onNetwork)
   addEventListener('pagehide', onPageHide)
+  addEventListener('focus', onPresence)
+  addEventListener('blur', onPresence)
+  document.addEventListener('visibilitychange', onPresence)
 
   void refresh()
 
@@ -374,6 +419,12 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     },
     get calls() {
       return [...ringing.values()]
+    },
+    get ringsHere() {
+      return ringer && ringing.size > 0
+    },
+    get sound() {
+      return sound
     },
     subscribe(listener) {
       listeners.status.add(listener)
@@ -396,6 +447,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       removeEventListener('online', onNetwork)
       removeEventListener('offline', onNetwork)
       removeEventListener('pagehide', onPageHide)
+      removeEventListener('focus', onPresence)
+      removeEventListener('blur', onPresence)
+      document.removeEventListener('visibilitychange', onPresence)
+      attention.dispose()
       if (identityRetry !== null) clearTimeout(identityRetry)
       failPending(new HubClosedError('[callhub] the hub was closed before the worker answered'))
       const current = link

@@ -168,5 +168,16 @@ $('#cancel')?.addEventListener('click', () => {
   })
 })
 
+// Permission is asked only when the user presses this button, never on page load.
+const notifyButton = $<HTMLButtonElement>('#notify')
+if (notifyButton && typeof Notification !== 'undefined' && Notification.permission === 'default') {
+  notifyButton.hidden = false
+  notifyButton.addEventListener('click', () => {
+    void Notification.requestPermission().then(() => {
+      notifyButton.hidden = true
+    })
+  })
+}
+
 addEventListener('storage', () => void renderAccount())
 void renderAccount()

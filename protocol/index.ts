@@ -253,11 +253,23 @@ export interface Settled {
   invitation: Invitation
 }
 
-/** What the worker pushes to a tab, batched per turn of the event loop. */
+/** Whether a tab can be seen, and whether it has the focus. */
+export interface Presence {
+  visible: boolean
+  focused: boolean
+}
+
+/**
+ * What the worker pushes to a tab, batched per turn of the event loop, in order on one port: a `snapshot`
+ * answers every attach and identify, so no later event can be overtaken by an older state.
+ */
 export type HubEvent =
+  | { type: 'snapshot'; status: Status; calls: Invitation[] }
   | { type: 'status'; status: Status }
   | { type: 'invitation'; invitation: Invitation }
   | { type: 'settled'; settled: Settled }
+  /** Exactly one tab of a profile with ringing calls is the ringer; `anyVisible` is false when no tab is seen. */
+  | { type: 'ringer'; ringer: boolean; anyVisible: boolean }
   | { type: 'log'; line: string }
 
 /** Exposed by each tab on the MessagePort it hands the worker in `attach`. */
@@ -287,27 +299,27 @@ export interface AttachRequest {
   tabId: string
   identity: TabIdentity
   online: boolean
+  presence: Presence
   settings: HubSettings
 }
 
-export interface Snapshot {
-  status: Status
-  /** Calls ringing for the tab's profile, oldest first. */
-  calls: Invitation[]
+export interface Attached {
   /** A Web Lock the worker holds for its whole life: a tab granted it knows the worker died. */
   workerLock: string
 }
 
 /** The API the worker exposes with Comlink on every tab's port. One port belongs to one tab. */
 export interface HubApi {
-  /** Registers the tab and its event port; answers with the current status and ringing calls. */
-  attach(request: AttachRequest, events: MessagePort): Promise<Snapshot>
-  /** The tab's identity changed (login, logout, role switch, new token). */
-  identify(identity: TabIdentity): Snapshot
+  /** Registers the tab and its event port, then pushes a `snapshot` (status and ringing calls) on it. */
+  attach(request: AttachRequest, events: MessagePort): Promise<Attached>
+  /** The tab's identity changed (login, logout, role switch, new token); a `snapshot` follows. */
+  identify(identity: TabIdentity): void
   accept(callLogId: CallLogId): Invitation
   decline(callLogId: CallLogId): void
   /** Chromium gives workers no online/offline events: tabs forward theirs. */
   setOnline(online: boolean): void
+  /** The tab was shown, hidden, focused or blurred: it may become, or stop being, the ringer. */
+  setPresence(presence: Presence): void
   detach(): void
 }
 

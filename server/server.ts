@@ -197,6 +197,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     const fromRole: Role | null = typeof body.from_profile_type === 'string' ? roleOf(body.from_profile_type) : caller.roles[0] ?? null
     const fromId = fromRole === null ? undefined : caller.profiles[fromRole]
     if (fromRole === null || fromId === undefined) throw new HttpError(400, 'the caller has no such profile to call from')
+    const expiresIn = body.expires_in ?? ringTimeout / 1000
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > 600) {
+      throw new HttpError(400, 'expires_in must be a number of seconds from 0 to 600')
+    }
     const now = Date.now()
     const call: Call = {
       call_log_id: nextCallId++,
@@ -211,11 +215,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
       toKey: target.key,
       status: 'ringing',
       created_at: new Date(now).toISOString(),
-      expires_at: new Date(now + ringTimeout).toISOString(),
+      expires_at: new Date(now + expiresIn * 1000).toISOString(),
       ended_at: null,
       expiry: setTimeout(() => {
         if (call.status === 'ringing') endCall(call, 'missed')
-      }, ringTimeout),
+      }, expiresIn * 1000),
     }
     calls.set(call.call_log_id, call)
     const sockets = sendTo(call.toKey, invitationFrame(call))

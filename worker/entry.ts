@@ -4,7 +4,7 @@
  * hub behind it owns one WebSocket per signed-in profile.
  */
 import { expose, releaseProxy, wrap } from 'comlink'
-import type { AttachRequest, HubApi, HubEvent, Snapshot, TabEvents } from '../protocol'
+import type { Attached, AttachRequest, HubApi, HubEvent, TabEvents } from '../protocol'
 import { TabNotAttachedError, createHub } from './hub'
 import type { TabHandle } from './hub'
 
@@ -65,12 +65,8 @@ function servePort(port: MessagePort): HubApi {
     return attached.handle
   }
 
-  function withLock(snapshot: Omit<Snapshot, 'workerLock'>): Snapshot {
-    return { ...snapshot, workerLock }
-  }
-
   return {
-    async attach(request: AttachRequest, events: MessagePort): Promise<Snapshot> {
+    async attach(request: AttachRequest, events: MessagePort): Promise<Attached> {
       await workerLockHeld
       attached?.dispose()
       const handle = createTabHandle(request.tabId, events, (error) => {
@@ -98,12 +94,14 @@ function servePort(port: MessagePort): HubApi {
         .catch(() => {
           // Aborted: the tab detached first.
         })
-      return withLock(hub.attach(handle, request))
+      hub.attach(handle, request)
+      return { workerLock }
     },
-    identify: (identity) => withLock(hub.identify(current().id, identity)),
+    identify: (identity) => hub.identify(current().id, identity),
     accept: (callLogId) => hub.accept(current().id, callLogId),
     decline: (callLogId) => hub.decline(current().id, callLogId),
     setOnline: (online) => hub.setOnline(online),
+    setPresence: (presence) => hub.setPresence(current().id, presence),
     detach: () => attached?.dispose(),
   }
 }

@@ -1,7 +1,7 @@
 import { callKey, hubErrorNames, profileKey } from '../protocol'
 import type {
-  AttachRequest, CallLogId, HubEvent, HubSettings, Invitation, Profile, ServerFrame, SettleReason, Status,
-  TabIdentity,
+  AttachRequest, CallLogId, HubEvent, HubSettings, Invitation, Presence, Profile, ServerFrame, SettleReason,
+  Status, TabIdentity,
 } from '../protocol'
 import { createConnection } from './connection'
 import type { Clock, Connection, SocketLike, Timer } from './connection'
@@ -57,6 +57,9 @@ interface Session {
   ringing: Map<string, RingingCall>
   settled: Set<string>
   linger: Timer | null
+  /** The one tab that plays the ringtone while calls ring (null when none rings). */
+  ringer: TabState | null
+  anyVisible: boolean
 }
 
 interface TabState {
@@ -64,19 +67,20 @@ interface TabState {
   identity: TabIdentity
   session: Session | null
   debug: boolean
+  presence: Presence
+  /** Order of the last moment the tab was in view (higher is later): the most recently seen rings when none is. */
+  seenOrder: number
 }
 
 /** Why a tab leaves its profile's session. */
 type Leave = 'gone' | 'identity' | 'signed-out'
 
-export interface HubSnapshot {
-  status: Status
-  calls: Invitation[]
-}
-
 export interface Hub {
-  attach(handle: TabHandle, request: AttachRequest): HubSnapshot
-  identify(tabId: string, identity: TabIdentity): HubSnapshot
+  /** Registers a tab; its first event is a `snapshot`. */
+  attach(handle: TabHandle, request: AttachRequest): void
+  /** The tab's identity changed; a `snapshot` follows. */
+  identify(tabId: string, identity: TabIdentity): void
+  setPresence(tabId: string, presence: Presence): void
   accept(tabId: string, callLogId: CallLogId): Invitation
   decline(tabId: string, callLogId: CallLogId): void
   setOnline(online: boolean): void
@@ -95,6 +99,7 @@ export function createHub(deps: HubDeps): Hub {
   const sessions = new Map<string, Session>()
   let settings: Required<HubSettings> = { ...defaultSettings }
   let online = true
+  let seenCounter = 0
 
   function log(line: string): void {
     deps.log(line)
@@ -114,20 +119,45 @@ export function createHub(deps: HubDeps): Hub {
     return { ...connection.state, profileKey: session.key, tabs: session.tabs.size, lastClose: connection.lastClose }
   }
 
-  function snapshotOf(tab: TabState): HubSnapshot {
+  function pushSnapshot(tab: TabState): void {
     const calls = tab.session ? [...tab.session.ringing.values()].map((call) => call.invitation) : []
-    return { status: statusOf(tab), calls }
+    tab.handle.push({ type: 'snapshot', status: statusOf(tab), calls })
+    if (tab.session !== null) electRinger(tab.session, tab)
   }
 
-  function broadcastStatus(session: Session): void {
-    for (const tab of session.tabs) tab.handle.push({ type: 'status', status: statusOf(tab) })
+  /**
+   * Exactly one tab rings: the focused visible tab, else a visible one, else the one seen most recently;
+   * the latest seen wins ties. Tabs hear only about changes (`also` hears its state regardless).
+   */
+  function electRinger(session: Session, also: TabState | null = null): void {
+    const rank = (tab: TabState) => (tab.presence.visible ? (tab.presence.focused ? 2 : 1) : 0)
+    let ringer: TabState | null = null
+    if (session.ringing.size > 0) {
+      for (const tab of session.tabs) {
+        if (ringer === null || rank(tab) > rank(ringer) || (rank(tab) === rank(ringer) && tab.seenOrder > ringer.seenOrder)) ringer = tab
+      }
+    }
+    const anyVisible = [...session.tabs].some((tab) => tab.presence.visible)
+    const previous = session.ringer
+    const visibilityChanged = anyVisible !== session.anyVisible
+    session.ringer = ringer
+    session.anyVisible = anyVisible
+    for (const tab of session.tabs) {
+      if (visibilityChanged || tab === previous || tab === ringer || tab === also) {
+        tab.handle.push({ type: 'ringer', ringer: tab === ringer, anyVisible })
+      }
+    }
+  }
+
+  function broadcastStatus(session: Session, except: TabState | null = null): void {
+    for (const tab of session.tabs) if (tab !== except) tab.handle.push({ type: 'status', status: statusOf(tab) })
   }
 
   function openSession(profile: Profile, url: string, token: string): Session {
     const key = profileKey(profile)
     const session: Session = {
       key, profile, url, token, tabs: new Set(), ringing: new Map(), settled: new Set(), linger: null,
-      connection: undefined as unknown as Connection,
+      ringer: null, anyVisible: false, connection: undefined as unknown as Connection,
     }
     sessions.set(key, session)
     log(`${key}: opening its connection`)
@@ -180,6 +210,7 @@ export function createHub(deps: HubDeps): Hub {
     const expiry = clock.setTimeout(() => settle(session, key, 'expired', null), expiresAt - now)
     session.ringing.set(key, { invitation: ringing, expiry })
     for (const tab of session.tabs) tab.handle.push({ type: 'invitation', invitation: ringing })
+    electRinger(session)
   }
 
   function remember(session: Session, key: string): void {
@@ -201,6 +232,7 @@ export function createHub(deps: HubDeps): Hub {
       const settled = { callLogId: invitation.callLogId, reason, here: tab.handle.id === byTab, invitation }
       tab.handle.push({ type: 'settled', settled })
     }
+    electRinger(session)
     return invitation
   }
 
@@ -220,7 +252,8 @@ export function createHub(deps: HubDeps): Hub {
     }
     tab.session = session
     session.tabs.add(tab)
-    broadcastStatus(session)
+    // The joining tab learns its status from the snapshot that follows.
+    broadcastStatus(session, tab)
   }
 
   function leave(tab: TabState, why: Leave): void {
@@ -240,7 +273,11 @@ export function createHub(deps: HubDeps): Hub {
     }
     tab.session = null
     session.tabs.delete(tab)
-    if (session.tabs.size > 0) broadcastStatus(session)
+    if (session.ringer === tab) session.ringer = null
+    if (session.tabs.size > 0) {
+      broadcastStatus(session)
+      electRinger(session)
+    }
     else if (why === 'identity') closeSession(session, 'no tab uses this profile', null)
     else {
       // Moving between pages detaches and re-attaches within moments: keep the socket for a while.
@@ -281,11 +318,14 @@ export function createHub(deps: HubDeps): Hub {
       const previous = tabs.get(request.tabId)
       if (previous !== undefined) leave(previous, 'identity')
       settings = mergeSettings(request.settings)
-      const tab: TabState = { handle, identity: request.identity, session: null, debug: settings.debug }
+      const tab: TabState = {
+        handle, identity: request.identity, session: null, debug: settings.debug, presence: request.presence,
+        seenOrder: request.presence.visible ? ++seenCounter : 0,
+      }
       tabs.set(handle.id, tab)
       if (request.online !== online) this.setOnline(request.online)
       join(tab)
-      return snapshotOf(tab)
+      pushSnapshot(tab)
     },
     identify(tabId, identity) {
       const tab = tabs.get(tabId)
@@ -293,12 +333,17 @@ export function createHub(deps: HubDeps): Hub {
       const before = tab.session
       const sameProfile = before !== null && identity.type === 'profile' && before.key === profileKey(identity.profile)
       tab.identity = identity
-      if (sameProfile) join(tab)
-      else {
-        leave(tab, identity.type === 'signed-out' ? 'signed-out' : 'identity')
-        join(tab)
-      }
-      return snapshotOf(tab)
+      if (!sameProfile) leave(tab, identity.type === 'signed-out' ? 'signed-out' : 'identity')
+      join(tab)
+      pushSnapshot(tab)
+    },
+    setPresence(tabId, presence) {
+      const tab = tabs.get(tabId)
+      if (tab === undefined) return
+      // A tab that is in view now, or was until now, is the most recently seen.
+      if (presence.visible || tab.presence.visible) tab.seenOrder = ++seenCounter
+      tab.presence = presence
+      if (tab.session !== null) electRinger(tab.session)
     },
     accept: (tabId, callLogId) => answer(tabId, callLogId, 'accepted'),
     decline(tabId, callLogId) {

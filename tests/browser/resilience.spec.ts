@@ -14,7 +14,7 @@ async function sharedWorkers(cdp: CDPSession): Promise<TargetInfo[]> {
   return targetInfos.filter((target) => target.type === 'shared_worker')
 }
 
-/** Asks the debugger to pause the shared worker at its next statement; resolves once it has paused. */
+/** Makes the shared worker pause in the debugger at the next exception it throws; `paused` resolves then. */
 async function pauseWorker(cdp: CDPSession, targetId: string): Promise<{ paused: Promise<void> }> {
   const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId, flatten: false })) as { sessionId: string }
   const paused = new Promise<void>((resolve) => {
@@ -23,9 +23,10 @@ async function pauseWorker(cdp: CDPSession, targetId: string): Promise<{ paused:
     })
   })
   let id = 0
-  for (const method of ['Debugger.enable', 'Debugger.pause']) {
+  const commands: Array<[string, object]> = [['Debugger.enable', {}], ['Debugger.setPauseOnExceptions', { state: 'all' }]]
+  for (const [method, params] of commands) {
     id += 1
-    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params: {} }) })
+    await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) })
   }
   return { paused }
 }
@@ -141,7 +142,8 @@ test('a call pending when the worker dies rejects with HubWorkerLostError instea
   const cdp = await browserSession(browser)
   const [worker] = await sharedWorkers(cdp)
   const { paused } = await pauseWorker(cdp, worker!.targetId)
-  // The accept reaches the worker, which pauses before it can answer: the call is pending when it dies.
+  // Accepting a call that does not ring throws in the worker, which pauses there before it can answer: the
+  // call is pending when the worker dies.
   const pending = tab!.evaluate(() => window.callHub.accept(12_345).then(() => 'answered', (error: Error) => error.name))
   await paused
   await cdp.send('Target.closeTarget', { targetId: worker!.targetId })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { HubEvent, HubSettings, Settled, Status, TabIdentity } from '../../protocol'
+import type { HubEvent, HubSettings, Presence, Settled, Status, TabIdentity } from '../../protocol'
 import { createHub } from '../../worker/hub'
 import type { TabHandle } from '../../worker/hub'
 import { createFakeClock, socketFactory } from './fakes'
@@ -15,13 +15,16 @@ function setup(settings: HubSettings = {}) {
   let random = 0.5
   const hub = createHub({ createSocket: factory.createSocket, clock, random: () => random, log: (line) => lines.push(line) })
 
-  function tab(id: string, identity: TabIdentity = alice) {
+  function tab(id: string, identity: TabIdentity = alice, presence: Presence = { visible: true, focused: false }) {
     const events: HubEvent[] = []
     const handle: TabHandle = { id, push: (event) => events.push(event) }
-    const snapshot = hub.attach(handle, { tabId: id, identity, online: true, settings })
+    hub.attach(handle, { tabId: id, identity, online: true, presence, settings })
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
+    const [snapshot] = of('snapshot')
+    if (snapshot === undefined || events[0] !== snapshot) throw new Error('the first event of an attach must be its snapshot')
     return {
       id, events, snapshot,
+      ringer: () => of('ringer').at(-1)?.ringer ?? false,
       statuses: (): Status[] => of('status').map((event) => event.status),
       status: (): Status | undefined => of('status').at(-1)?.status,
       invitations: () => of('invitation').map((event) => event.invitation),
@@ -350,5 +353,43 @@ describe('reconnecting', () => {
     hub.setOnline(true)
     expect(factory.sockets).toHaveLength(2)
     expect(a.status()?.type).toBe('connecting')
+  })
+})
+
+describe('one ringer', () => {
+  const ringers = (tabs: Array<{ ringer: () => boolean }>) => tabs.filter((each) => each.ringer()).length
+
+  it('rings in exactly one tab: the focused visible one, else the most recently seen', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', alice, { visible: true, focused: false })
+    const b = tab('b', alice, { visible: true, focused: true })
+    const c = tab('c', alice, { visible: false, focused: false })
+    factory.last().open()
+    expect(ringers([a, b, c])).toBe(0)
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([false, true, false])
+    hub.setPresence('b', { visible: false, focused: false })
+    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([true, false, false])
+    hub.setPresence('a', { visible: false, focused: false })
+    // No tab in view: the one seen last (a) keeps ringing, and every tab learns nothing is visible.
+    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([true, false, false])
+    expect(a.events.filter((event) => event.type === 'ringer').at(-1)).toEqual({ type: 'ringer', ringer: true, anyVisible: false })
+    hub.setPresence('c', { visible: true, focused: true })
+    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([false, false, true])
+  })
+
+  it('moves the ringing to another tab when the ringer goes, and stops when the call settles', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    const b = tab('b')
+    factory.last().open()
+    factory.last().receive(invite(1))
+    expect(ringers([a, b])).toBe(1)
+    const gone = a.ringer() ? 'a' : 'b'
+    const stays = gone === 'a' ? b : a
+    hub.detach(gone)
+    expect(stays.ringer()).toBe(true)
+    factory.last().receive({ type: 'call_cancelled', call_log_id: 1 })
+    expect(stays.ringer()).toBe(false)
   })
 })

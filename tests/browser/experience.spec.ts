@@ -1,0 +1,216 @@
+import AxeBuilder from '@axe-core/playwright'
+import type { Page } from '@playwright/test'
+import { expect, expectOpen, test } from './fixtures'
+
+const dialogFrom = (page: Page, name: string) => page.getByRole('dialog', { name: new RegExp(name) })
+const ringsHere = (page: Page) => page.evaluate(() => window.callHub.ringsHere)
+const ringingTabs = async (pages: Page[]) => (await Promise.all(pages.map(ringsHere))).filter(Boolean).length
+
+/** Playwright cannot hide a page: make the page believe it is hidden (or shown) and tell it, as the browser would. */
+async function setVisibility(page: Page, state: 'visible' | 'hidden'): Promise<void> {
+  await page.evaluate((visibility) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => visibility === 'hidden' })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, state)
+}
+
+test.describe('one ringer', () => {
+  test('exactly one tab rings, and the ringing moves when that tab closes or hides', async ({ signedIn, openTabs, api }) => {
+    const alice = await signedIn('alice')
+    const tabs = await openTabs(alice, 4)
+    await expectOpen(tabs)
+    expect(await ringingTabs(tabs)).toBe(0)
+    await api.call(await api.login('bob'), 'Tutor:1')
+    for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
+    await expect.poll(() => ringingTabs(tabs)).toBe(1)
+
+    const first = tabs.find((_, index) => index === 0)!
+    let ringer = (await Promise.all(tabs.map(async (tab) => ((await ringsHere(tab)) ? tab : null)))).find(Boolean)!
+    const rest = tabs.filter((tab) => tab !== ringer)
+    await ringer.close()
+    await expect.poll(() => ringingTabs(rest)).toBe(1)
+
+    ringer = (await Promise.all(rest.map(async (tab) => ((await ringsHere(tab)) ? tab : null)))).find(Boolean)!
+    await setVisibility(ringer, 'hidden')
+    const shown = rest.filter((tab) => tab !== ringer)
+    await expect.poll(() => ringingTabs(shown)).toBe(1)
+    expect(await ringsHere(ringer)).toBe(false)
+    void first
+  })
+
+  test('when the browser refuses autoplay the ringing tab says how to turn the sound on', async ({ signedIn, openTabs, api }) => {
+    const alice = await signedIn('alice')
+    // Headless Chromium plays sound without a gesture whatever the flags (and Playwright's evaluate counts
+    // as user activation): stand in for desktop Chrome's policy, under which audio waits for the user's
+    // first click or key press on the page.
+    await alice.addInitScript(() => {
+      let allowed = false
+      for (const type of ['pointerdown', 'keydown']) addEventListener(type, () => void (allowed = true), { capture: true, once: true })
+      const Real = window.AudioContext
+      class PolicyAudioContext extends Real {
+        override get state(): AudioContextState {
+          return allowed ? super.state : 'suspended'
+        }
+        override resume(): Promise<void> {
+          if (!allowed) return new Promise<void>(() => {})
+          return super.resume().then(() => void this.dispatchEvent(new Event('statechange')))
+        }
+      }
+      window.AudioContext = PolicyAudioContext
+    })
+    const [tab] = await openTabs(alice, 1)
+    await expectOpen([tab!])
+    await api.call(await api.login('bob'), 'Tutor:1')
+    await expect(dialogFrom(tab!, 'Bob Bekele')).toBeVisible()
+    await expect.poll(() => tab!.evaluate(() => window.callHub.sound)).toBe('blocked')
+    await expect(tab!.getByRole('note')).toContainText('click anywhere')
+    await expect(tab!.locator('callhub-dialogs')).toHaveAttribute('data-ringing', 'true')
+    await tab!.locator('h1').click()
+    await expect.poll(() => tab!.evaluate(() => window.callHub.sound)).toBe('playing')
+    await expect(tab!.getByRole('note')).toBeHidden()
+  })
+})
+
+test('a call that rings out closes everywhere with a missed-call notice, and the server marks it missed', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const tabs = await openTabs(alice, 2)
+  await expectOpen(tabs)
+  await tabs[0]!.evaluate(() => {
+    window.callHub.on('missed', (call) => Object.assign(window, { missedFrom: call.from.name }))
+  })
+  const bob = await api.login('bob')
+  const { call_log_id } = await api.call(bob, 'Tutor:1', { expires_in: 2 })
+  for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
+  for (const tab of tabs) {
+    await expect(tab.getByRole('dialog')).toHaveCount(0)
+    await expect(tab.getByRole('status').filter({ hasText: 'Missed call from Bob Bekele' })).toBeVisible()
+  }
+  expect(await tabs[0]!.evaluate(() => (window as unknown as { missedFrom?: string }).missedFrom)).toBe('Bob Bekele')
+  await expect.poll(() => api.callStatus(bob, call_log_id)).toBe('missed')
+  const [late] = await openTabs(alice, 1)
+  await expectOpen([late!])
+  await expect(late!.getByRole('dialog')).toHaveCount(0)
+  // The notice stays until dismissed.
+  await tabs[1]!.getByRole('button', { name: 'Dismiss' }).click()
+  await expect(tabs[1]!.getByRole('status')).toHaveCount(0)
+})
+
+test('with no tab in view, the ringer shows one system notification and hidden tabs flash their title', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  // A stand-in for the system's notifications that records what the page asks of it.
+  await alice.addInitScript(() => {
+    const shown: Array<{ title: string; body: string; closed: boolean; click: () => void }> = []
+    let asked = 0
+    class RecordingNotification {
+      static permission = 'granted'
+      static requestPermission = async () => {
+        asked += 1
+        return 'granted'
+      }
+      onclick: (() => void) | null = null
+      constructor(title: string, options: { body?: string } = {}) {
+        const record = { title, body: options.body ?? '', closed: false, click: () => this.onclick?.() }
+        shown.push(record)
+        this.close = () => {
+          record.closed = true
+        }
+      }
+      close(): void {}
+    }
+    Object.assign(window, { Notification: RecordingNotification, notifications: { shown, asked: () => asked } })
+  })
+  const tabs = await openTabs(alice, 3)
+  await expectOpen(tabs)
+  for (const tab of tabs) await setVisibility(tab, 'hidden')
+  await api.call(await api.login('bob'), 'Tutor:1', { call_type: 'voice' })
+  for (const tab of tabs) await expect.poll(() => tab.title()).toContain('Bob Bekele is calling')
+
+  type Recorded = { shown: Array<{ title: string; body: string; closed: boolean }>; asked: () => number }
+  const shownIn = (tab: Page) => tab.evaluate(() => (window as unknown as { notifications: Recorded }).notifications.shown)
+  await expect.poll(async () => (await Promise.all(tabs.map(shownIn))).flat().length).toBe(1)
+  const notifier = (await Promise.all(tabs.map(async (tab) => ((await shownIn(tab)).length ? tab : null)))).find(Boolean)!
+  expect(await shownIn(notifier)).toEqual([{ title: 'Incoming voice call', body: 'Bob Bekele', closed: false }])
+  expect(await ringsHere(notifier)).toBe(true)
+  for (const tab of tabs) expect(await tab.evaluate(() => (window as unknown as { notifications: Recorded }).notifications.asked())).toBe(0)
+
+  // Clicking the notification brings forward a tab that shows the dialog.
+  await notifier.evaluate(() => {
+    Object.assign(window, { focused: 0 })
+    window.focus = () => Object.assign(window, { focused: 1 })
+    ;(window as unknown as { notifications: { shown: Array<{ click: () => void }> } }).notifications.shown[0]!.click()
+  })
+  expect(await notifier.evaluate(() => (window as unknown as { focused: number }).focused)).toBe(1)
+  await expect(dialogFrom(notifier, 'Bob Bekele')).toBeVisible()
+
+  // Shown again: the title is restored.
+  await setVisibility(tabs[0]!, 'visible')
+  await expect.poll(() => tabs[0]!.title()).toBe('Tutorly · Home')
+})
+
+test('another device answering closes the dialog with a short notice', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const tabs = await openTabs(alice, 2)
+  await expectOpen(tabs)
+  await api.call(await api.login('bob'), 'Tutor:1')
+  for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
+  const callLogId = await tabs[0]!.evaluate(() => window.callHub.calls[0]!.callLogId)
+  await api.send('Tutor:1', JSON.stringify({ type: 'call_taken', call_log_id: callLogId }))
+  for (const tab of tabs) {
+    await expect(tab.getByRole('dialog')).toHaveCount(0)
+    await expect(tab.getByRole('status').filter({ hasText: 'answered on another device' })).toBeVisible()
+  }
+})
+
+test('the dialog works from the keyboard: focus on Accept, Tab to Decline, Enter answers, Escape declines', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const [tab] = await openTabs(alice, 1)
+  await expectOpen([tab!])
+  const bob = await api.login('bob')
+  const first = await api.call(bob, 'Tutor:1')
+  const dialog = dialogFrom(tab!, 'Bob Bekele')
+  await expect(dialog.getByRole('button', { name: 'Accept' })).toBeFocused()
+  await tab!.keyboard.press('Tab')
+  await expect(dialog.getByRole('button', { name: 'Decline' })).toBeFocused()
+  await tab!.keyboard.press('Shift+Tab')
+  await expect(dialog.getByRole('button', { name: 'Accept' })).toBeFocused()
+  await tab!.keyboard.press('Enter')
+  await expect.poll(() => api.callStatus(bob, first.call_log_id)).toBe('accepted')
+  await expect(tab!.getByRole('dialog')).toHaveCount(0)
+
+  const second = await api.call(bob, 'Tutor:1')
+  await expect(dialog.getByRole('button', { name: 'Accept' })).toBeFocused()
+  await tab!.keyboard.press('Escape')
+  await expect.poll(() => api.callStatus(bob, second.call_log_id)).toBe('declined')
+})
+
+test('the dialog has an accessible name with the caller and passes axe', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const [tab] = await openTabs(alice, 1)
+  await expectOpen([tab!])
+  await api.call(await api.login('carol'), 'Tutor:1', { call_type: 'voice' })
+  const dialog = dialogFrom(tab!, 'Carol Chala')
+  await expect(dialog).toBeVisible()
+  await expect(dialog).toHaveAccessibleName('Incoming voice call from Carol Chala')
+  const results = await new AxeBuilder({ page: tab! }).include('callhub-dialogs').analyze()
+  expect(results.violations.map((violation) => `${violation.id}: ${violation.help}`)).toEqual([])
+})
+
+test('its strings can be replaced, and modal: false renders nothing but still delivers typed events', async ({ signedIn, openTabs, api }) => {
+  const german = await signedIn('alice', { strings: { accept: 'Annehmen', decline: 'Ablehnen' } })
+  const [localised] = await openTabs(german, 1)
+  await expectOpen([localised!])
+  await api.call(await api.login('bob'), 'Tutor:1')
+  await expect(dialogFrom(localised!, 'Bob Bekele').getByRole('button', { name: 'Annehmen' })).toBeFocused()
+  await expect(dialogFrom(localised!, 'Bob Bekele').getByRole('button', { name: 'Ablehnen' })).toBeVisible()
+
+  const headless = await signedIn('bob', { modal: false })
+  const [own] = await openTabs(headless, 1)
+  await expectOpen([own!])
+  await own!.evaluate(() => {
+    window.callHub.on('invitation', (call) => Object.assign(window, { rendered: `${call.from.name} (${call.callType})` }))
+  })
+  await api.call(await api.login('carol'), 'Student:1', { call_type: 'voice' })
+  await expect.poll(() => own!.evaluate(() => (window as unknown as { rendered?: string }).rendered)).toBe('Carol Chala (voice)')
+  await expect(own!.locator('callhub-dialogs')).toHaveCount(0)
+})
