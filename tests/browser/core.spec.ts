@@ -1,7 +1,5 @@
 import type { Page } from '@playwright/test'
-import { expect, expectOpen, test } from './fixtures'
-
-const dialogFrom = (page: Page, name: string) => page.getByRole('dialog', { name: new RegExp(name) })
+import { dialogFrom, expect, expectOpen, test } from './fixtures'
 
 async function sharedWorkerTargets(page: Page): Promise<number> {
   const cdp = await page.context().newCDPSession(page)

@@ -1,8 +1,7 @@
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { expect, expectOpen, test } from './fixtures'
+import { dialogFrom, expect, expectOpen, test } from './fixtures'
 
-const dialogFrom = (page: Page, name: string) => page.getByRole('dialog', { name: new RegExp(name) })
 const ringsHere = (page: Page) => page.evaluate(() => window.callHub.ringsHere)
 const ringingTabs = async (pages: Page[]) => (await Promise.all(pages.map(ringsHere))).filter(Boolean).length
 

@@ -130,6 +130,11 @@ export const test = base.extend<Fixtures>({
   },
 })
 
+/** The incoming-call dialog whose accessible name names `caller`. */
+export const dialogFrom = (page: Page, caller: string) => page.getByRole('dialog', { name: new RegExp(caller) })
+
+export const statusOf = (page: Page) => page.evaluate(() => window.callHub.status)
+
 /** Waits until every page's hub reports `open`. */
 export async function expectOpen(pages: Page[]): Promise<void> {
   for (const page of pages) {

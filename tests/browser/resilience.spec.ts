@@ -1,8 +1,5 @@
 import type { Browser, CDPSession, Page } from '@playwright/test'
-import { expect, expectOpen, test } from './fixtures'
-
-const dialogFrom = (page: Page, name: string) => page.getByRole('dialog', { name: new RegExp(name) })
-const statusOf = (page: Page) => page.evaluate(() => window.callHub.status)
+import { dialogFrom, expect, expectOpen, statusOf, test } from './fixtures'
 
 interface TargetInfo {
   targetId: string
