@@ -131,14 +131,17 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     notificationTitle: strings?.notification ?? defaultStrings.notification,
     onSound: (next) => {
       sound = next
-      dialogs?.setRinging(ringer, sound)
+      markRinging()
     },
   })
 
+  function markRinging(): void {
+    dialogs?.setRinging(ringer && ringing.size > 0, sound)
+  }
+
   function updateAttention(): void {
-    const calls = [...ringing.values()]
-    attention.update({ ringer, anyVisible, calls })
-    dialogs?.setRinging(ringer && calls.length > 0, sound)
+    attention.update({ ringer, anyVisible, calls: [...ringing.values()] })
+    markRinging()
   }
 
   const presence = (): Presence => ({ visible: document.visibilityState === 'visible', focused: document.hasFocus() })
@@ -158,10 +161,14 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     emit('status', next)
   }
 
+  // Web Locks exist only in secure contexts (https, localhost); SharedWorker is missing in some browsers.
+  const missing = typeof SharedWorker === 'undefined' ? 'SharedWorker' : navigator.locks === undefined ? 'Web Locks (https or localhost only)' : null
+
   // The tab holds a Web Lock named for itself for its whole life; the worker waits for it to learn that the
   // tab is gone, since Chromium fires no MessagePort close event (whatwg/html#1766).
   let releaseTabLock: () => void = () => {}
   const tabLockHeld = new Promise<void>((resolve) => {
+    if (missing !== null) return
     navigator.locks
       .request(`callhub:tab:${tabId}`, () => {
         resolve()
@@ -358,6 +365,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       for (const invitation of [...ringing.values()]) settle({ callLogId: invitation.callLogId, reason: 'signed-out', here: false, invitation })
     }
     if (link === null && linking === null && identity.type !== 'profile') return
+    if (missing !== null) {
+      console.warn(`[callhub] this page has no ${missing}: incoming calls cannot be shown here`)
+      setStatus({ type: 'closed', reason: `this browser has no ${missing}`, profileKey: null, tabs: 0, lastClose: null })
+      return
+    }
     try {
       const current = link ?? (await connectWorker())
       if (current.identity !== identity) {
@@ -374,6 +386,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   async function call<T>(what: string, use: (api: Remote<HubApi>) => Promise<T>): Promise<T> {
     if (closed) throw new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
+    if (link === null && (identity.type !== 'profile' || missing !== null)) {
+      throw Object.assign(new Error('[callhub] no call rings in this tab: it has no connected profile'), { name: 'CallNotRingingError' })
+    }
     const current = link ?? (await connectWorker())
     return settleWithin(what, () => use(current.api))
   }

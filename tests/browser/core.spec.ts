@@ -174,3 +174,20 @@ test('caller data is shown as text, never parsed as HTML', async ({ signedIn, op
   expect(await tab!.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined()
   await expect(dialog.locator('img.avatar')).toHaveAttribute('src', /^data:image\/svg/)
 })
+
+test('a browser without SharedWorker gets a clear status and no error', async ({ signedIn, openTabs, api, pageErrors }) => {
+  const alice = await signedIn('alice')
+  await alice.addInitScript(() => {
+    Reflect.deleteProperty(window, 'SharedWorker')
+  })
+  const warnings: string[] = []
+  alice.on('console', (message) => {
+    if (message.type() === 'warning') warnings.push(message.text())
+  })
+  const [tab] = await openTabs(alice, 1)
+  await expect.poll(() => tab!.evaluate(() => window.callHub.status)).toMatchObject({ type: 'closed', reason: 'this browser has no SharedWorker' })
+  expect(await tab!.evaluate(() => window.callHub.accept(1).then(() => 'answered', (error: Error) => error.name))).toBe('CallNotRingingError')
+  expect(warnings.some((line) => line.includes('incoming calls cannot be shown'))).toBe(true)
+  expect(await api.stats()).toEqual({})
+  expect(pageErrors).toEqual([])
+})
