@@ -26,6 +26,9 @@ const hub = createHub({
   log: (line) => console.info(`[callhub worker] ${line}`),
 })
 
+/** Comlink proxies to tabs' event ports that have not been released: back to zero when every tab is gone. */
+let liveProxies = 0
+
 interface AttachedTab {
   handle: TabHandle
   dispose(): void
@@ -34,6 +37,7 @@ interface AttachedTab {
 /** Batches the events of one turn into one `deliver` call, which is never awaited. */
 function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { release(): void } {
   const remote = wrap<TabEvents>(events)
+  liveProxies += 1
   let queue: HubEvent[] = []
   let released = false
   const flush = () => {
@@ -48,7 +52,9 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
       if (queue.push(event) === 1) queueMicrotask(flush)
     },
     release() {
+      if (released) return
       released = true
+      liveProxies -= 1
       // Comlink never finalizes proxies in a SharedWorker, and a call to a dead port never settles:
       // release the proxy (dropping its pending calls) and close the port ourselves.
       remote[releaseProxy]()
@@ -113,4 +119,4 @@ self.addEventListener('connect', (event) => {
 })
 
 /** For benchmarks and tests: the worker's counters, read through CDP on the shared_worker target. */
-Object.assign(self, { callhubCounters: () => hub.counters() })
+Object.assign(self, { callhubCounters: () => ({ ...hub.counters(), proxies: liveProxies }) })
