@@ -1,4 +1,3 @@
-import { callKey } from '../protocol'
 import type { Invitation } from '../protocol'
 
 /** What a tab does to be noticed while calls ring: ringtone, title flashing, system notification. */
@@ -19,7 +18,8 @@ export interface AttentionState {
   ringer: boolean
   /** Some tab of the profile is visible. */
   anyVisible: boolean
-  calls: Invitation[]
+  /** The ringing calls by call key (read, never copied: a burst of calls must stay linear). */
+  calls: ReadonlyMap<string, Invitation>
 }
 
 export interface Attention {
@@ -51,7 +51,7 @@ function ringOnce(context: AudioContext): void {
 export function createAttention(options: AttentionOptions): Attention {
   const { ringtone, notifications = true, titleText, notificationTitle, onSound } = options
   let sound: Sound = 'off'
-  let state: AttentionState = { ringer: false, anyVisible: true, calls: [] }
+  let state: AttentionState = { ringer: false, anyVisible: true, calls: new Map() }
   let audioContext: AudioContext | null = null
   let audioElement: HTMLAudioElement | null = null
   let ringTimer: ReturnType<typeof setInterval> | null = null
@@ -76,7 +76,7 @@ export function createAttention(options: AttentionOptions): Attention {
     if (typeof ringtone === 'string') {
       audioElement ??= Object.assign(new Audio(ringtone), { loop: true })
       audioElement.play().then(
-        () => setSound(state.ringer && state.calls.length > 0 ? 'playing' : 'off'),
+        () => setSound(state.ringer && state.calls.size > 0 ? 'playing' : 'off'),
         () => setSound('blocked'),
       )
       return
@@ -93,11 +93,11 @@ export function createAttention(options: AttentionOptions): Attention {
       if (context.state !== 'running') return
       context.removeEventListener('statechange', onState)
       awaitingAudio = false
-      if (state.ringer && state.calls.length > 0) ring(context)
+      if (state.ringer && state.calls.size > 0) ring(context)
     }
     context.addEventListener('statechange', onState)
     setTimeout(() => {
-      if (context.state !== 'running' && state.ringer && state.calls.length > 0) setSound('blocked')
+      if (context.state !== 'running' && state.ringer && state.calls.size > 0) setSound('blocked')
     }, AUTOPLAY_GRACE)
   }
 
@@ -117,7 +117,7 @@ export function createAttention(options: AttentionOptions): Attention {
   }
 
   function flashTitle(): void {
-    const first = state.calls[0]
+    const first = state.calls.values().next().value
     const shouldFlash = document.visibilityState === 'hidden' && first !== undefined
     if (!shouldFlash) {
       if (titleTimer !== null) clearInterval(titleTimer)
@@ -136,18 +136,16 @@ export function createAttention(options: AttentionOptions): Attention {
   }
 
   function notify(): void {
-    const canNotify = notifications && typeof Notification !== 'undefined' && Notification.permission === 'granted'
-    const ringing = new Set(state.calls.map((call) => callKey(call.callLogId)))
     for (const [key, notification] of shown) {
-      if (!ringing.has(key)) {
+      if (!state.calls.has(key)) {
         notification.close()
         shown.delete(key)
       }
     }
     // Only the ringer notifies, and only when no tab is in view; one tag per call replaces any duplicate.
+    const canNotify = notifications && typeof Notification !== 'undefined' && Notification.permission === 'granted'
     if (!canNotify || !state.ringer || state.anyVisible) return
-    for (const call of state.calls) {
-      const key = callKey(call.callLogId)
+    for (const [key, call] of state.calls) {
       if (shown.has(key)) continue
       const notification = new Notification(notificationTitle(call), {
         body: call.from.name, tag: `callhub:${key}`, icon: call.from.avatar ?? undefined, requireInteraction: true,
@@ -168,13 +166,13 @@ export function createAttention(options: AttentionOptions): Attention {
   return {
     update(next) {
       state = next
-      if (state.ringer && state.calls.length > 0) startRinging()
+      if (state.ringer && state.calls.size > 0) startRinging()
       else stopRinging()
       flashTitle()
       notify()
     },
     dispose() {
-      state = { ringer: false, anyVisible: true, calls: [] }
+      state = { ringer: false, anyVisible: true, calls: new Map() }
       stopRinging()
       flashTitle()
       notify()

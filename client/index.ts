@@ -140,7 +140,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function updateAttention(): void {
-    attention.update({ ringer, anyVisible, calls: [...ringing.values()] })
+    attention.update({ ringer, anyVisible, calls: ringing })
     markRinging()
   }
 

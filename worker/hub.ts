@@ -142,8 +142,9 @@ export function createHub(deps: HubDeps): Hub {
     const visibilityChanged = anyVisible !== session.anyVisible
     session.ringer = ringer
     session.anyVisible = anyVisible
+    const ringerChanged = previous !== ringer
     for (const tab of session.tabs) {
-      if (visibilityChanged || tab === previous || tab === ringer || tab === also) {
+      if (visibilityChanged || tab === also || (ringerChanged && (tab === previous || tab === ringer))) {
         tab.handle.push({ type: 'ringer', ringer: tab === ringer, anyVisible })
       }
     }
