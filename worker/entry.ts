@@ -34,27 +34,51 @@ interface AttachedTab {
   dispose(): void
 }
 
-/** Batches the events of one turn into one `deliver` call, which is never awaited. */
+/**
+ * Sends a tab its events with at most one `deliver` call in flight, never awaited by the hub: an event
+ * after a quiet spell goes out at the end of the turn, and events that arrive while the tab is still taking
+ * the previous batch wait and go together. A burst costs a few Comlink round trips, not one per frame.
+ */
 function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { release(): void } {
   const remote = wrap<TabEvents>(events)
   liveProxies += 1
   let queue: HubEvent[] = []
+  let inFlight = false
+  let scheduled = false
   let released = false
   const flush = () => {
+    scheduled = false
+    if (released || inFlight || queue.length === 0) return
     const batch = queue
     queue = []
-    if (!released) remote.deliver(batch).catch(onError)
+    inFlight = true
+    remote.deliver(batch).then(
+      () => {
+        inFlight = false
+        flush()
+      },
+      (error: unknown) => {
+        inFlight = false
+        onError(error)
+        flush()
+      },
+    )
   }
   return {
     id,
     push(event) {
       if (released) return
-      if (queue.push(event) === 1) queueMicrotask(flush)
+      queue.push(event)
+      if (!scheduled && !inFlight) {
+        scheduled = true
+        queueMicrotask(flush)
+      }
     },
     release() {
       if (released) return
       released = true
       liveProxies -= 1
+      queue = []
       // Comlink never finalizes proxies in a SharedWorker, and a call to a dead port never settles:
       // release the proxy (dropping its pending calls) and close the port ourselves.
       remote[releaseProxy]()
