@@ -362,13 +362,35 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   function accept(ws: WebSocket, role: Role, profileId: string): void {
     const peer: Peer = { ws, key: null }
     peers.add(peer)
-    const authTimer = setTimeout(() => ws.close(4401, 'no auth frame'), authTimeout)
+    // While stalled the server reads nothing: what a socket sends waits, as on a congested link.
+    const held: Array<{ data: RawData; isBinary: boolean }> = []
+    let releaseTimer: NodeJS.Timeout | null = null
+    const authTimer = setTimeout(function expire() {
+      if (stalled()) authTimer.refresh()
+      // Not a credentials failure (4401/4403 mean only that): the client may simply retry.
+      else if (peer.key === null) ws.close(4408, 'no auth frame in time')
+    }, authTimeout)
     ws.on('close', () => {
       clearTimeout(authTimer)
+      if (releaseTimer !== null) clearTimeout(releaseTimer)
       peers.delete(peer)
     })
     ws.on('error', () => ws.terminate())
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (stalled() || held.length > 0) {
+        held.push({ data, isBinary })
+        releaseTimer ??= setTimeout(function release() {
+          if (stalled()) return void (releaseTimer = setTimeout(release, stalledUntil - Date.now()))
+          releaseTimer = null
+          for (const message of held.splice(0)) receive(message.data, message.isBinary)
+        }, stalledUntil - Date.now())
+        return
+      }
+      receive(data, isBinary)
+    })
+
+    function receive(data: RawData, isBinary: boolean): void {
+      if (ws.readyState !== WebSocket.OPEN) return
       let frame: Record<string, unknown> | null = null
       try {
         const parsed: unknown = isBinary ? null : JSON.parse(data.toString())
@@ -385,11 +407,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
         bump(authenticated, peer.key)
         // A call that still rings reaches a socket that authenticates late: a dropped connection loses none.
         for (const call of calls.values()) {
-          if (call.status === 'ringing' && call.toKey === peer.key && !stalled()) ws.send(invitationFrame(call))
+          if (call.status === 'ringing' && call.toKey === peer.key) ws.send(invitationFrame(call))
         }
         return
       }
-      if (frame === null || stalled()) return
+      if (frame === null) return
       if (frame.type === 'ping') return ws.send(JSON.stringify({ type: 'pong' }))
       if (frame.type === 'call_accepted' || frame.type === 'call_declined') {
         const call = calls.get(Number(frame.call_log_id))
@@ -401,7 +423,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
         // Other devices of the same profile stop ringing.
         sendTo(peer.key, JSON.stringify({ type: accepted ? 'call_taken' : 'call_ended', call_log_id: call.call_log_id }), peer)
       }
-    })
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
