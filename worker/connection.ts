@@ -95,13 +95,25 @@ export function createConnection(options: ConnectionOptions): Connection {
     timer = null
   }
 
-  /** One timer serves the connect timeout, the silence before a ping, and the wait for an answer. */
+  let lastTraffic = 0
+
+  /**
+   * One timer serves the connect timeout, the silence before a ping, and the wait for an answer. Frames only
+   * stamp `lastTraffic`; the timer re-arms itself for the rest of the silence, so a burst sets no timers.
+   */
   function awaitTraffic(): void {
+    lastTraffic = clock.now()
     const { pingAfter, pongTimeout } = timing()
-    setTimer(() => {
+    const checkSilence = () => {
+      const quiet = clock.now() - lastTraffic
+      if (quiet < pingAfter) return setTimer(checkSilence, pingAfter - quiet)
       send({ type: 'ping' })
-      setTimer(() => abandon(`no frame within ${pongTimeout} ms of a ping`), pongTimeout)
-    }, pingAfter)
+      setTimer(() => {
+        if (clock.now() - lastTraffic < pingAfter) return checkSilence()
+        abandon(`no frame within ${pongTimeout} ms of a ping`)
+      }, pongTimeout)
+    }
+    setTimer(checkSilence, pingAfter)
   }
 
   function release(current: SocketLike, code: number, reason: string): void {
@@ -141,7 +153,7 @@ export function createConnection(options: ConnectionOptions): Connection {
       setState({ type: 'open', since: openedAt })
     }
     current.onmessage = (event) => {
-      awaitTraffic()
+      lastTraffic = clock.now()
       const frame = parseServerFrame(event.data)
       if (frame.type === 'rejected') log(`dropped a frame: ${frame.reason}`)
       else onFrame(frame)
