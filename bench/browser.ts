@@ -25,7 +25,11 @@ export async function launchBrowser(): Promise<BenchBrowser> {
   const debuggingPort = await freePort()
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
-    args: [...chromiumArgs, `--remote-debugging-port=${debuggingPort}`],
+    // Headless Chromium drops every window but the last active one to one frame per second once several
+    // tabs have repainted a few times (the demo's status line is enough), which would time that throttle
+    // instead of the dialog. Without the limit, a frame follows a change at once, with no vsync wait;
+    // contexts ask for reduced motion (see newBenchContext), or animations would render without pause.
+    args: [...chromiumArgs, '--disable-frame-rate-limit', `--remote-debugging-port=${debuggingPort}`],
   })
   return { browser, debuggingPort }
 }
@@ -40,15 +44,19 @@ export interface ContextSetup {
 }
 
 /**
- * Dialog notices ("… hung up") are switched off in every comparator: the bench cancels each call after
- * measuring it, and a notice per round would pile up for 2.5 s in every tab.
+ * Options every comparator page reads (the comparators use `modal` and `strings`). Two of callhub's
+ * extras are off throughout, as the comparators have neither: the ringtone (one tab would play audio on a
+ * two-core machine) and the notices of ended calls ("… hung up"): the bench ends every call it measures,
+ * and a notice per call would pile up for 2.5 s in every tab.
  */
 export function optionsSource(options: Omit<CallHubOptions, 'strings'>): string {
-  return `Object.assign(${JSON.stringify(options)}, { strings: { settledElsewhere: () => null } })`
+  return `Object.assign({ ringtone: false }, ${JSON.stringify(options)}, { strings: { settledElsewhere: () => null } })`
 }
 
 export async function newBenchContext(browser: Browser, setup: ContextSetup): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: setup.baseURL })
+  // Reduced motion: the dialog appears without its 180 ms entrance (from transparent), so the first frame
+  // that has it shows it, and no animation renders frames as fast as the CPU allows (no frame-rate limit).
+  const context = await browser.newContext({ baseURL: setup.baseURL, reducedMotion: 'reduce' })
   await context.addInitScript({
     content: `window.callHubOptions = ${setup.options};
 try { localStorage.setItem('token', ${JSON.stringify(setup.token)}) } catch {}

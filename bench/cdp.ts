@@ -84,24 +84,25 @@ export interface TargetInfo {
   url: string
 }
 
-export interface WorkerCounters {
-  tabs: number
-  sessions: number
-  ringing: number
-}
+/** What `self.callhubCounters()` answers: `tabs`, `sessions`, `ringing`, and whatever else the worker counts. */
+export type WorkerCounters = Record<string, number>
 
 export interface HeapReading {
   /** V8 heap in use after two forced collections, in bytes. */
   usedBytes: number
-  /** Live objects by constructor name, for the names asked for. */
-  objects: Record<string, number>
+  /**
+   * Live objects the program made, by kind (`object:MessagePort`, `closure:flush`, `array`, `string`…), from a
+   * heap snapshot. V8's own bookkeeping (compiled code, shapes, `system / …`) is left out: it grows as code gets
+   * compiled and optimised, which is not the program keeping anything.
+   */
+  objects: Map<string, number>
 }
 
 /** A session on callhub's SharedWorker. */
 export interface WorkerSession {
   counters(): Promise<WorkerCounters>
-  /** Collects garbage, then reads the heap size and, with a snapshot, counts live objects of these names. */
-  heap(countNames: readonly string[]): Promise<HeapReading>
+  /** Collects garbage, then reads the heap size and counts live objects in a heap snapshot. */
+  heap(): Promise<HeapReading>
   detach(): Promise<void>
 }
 
@@ -120,7 +121,7 @@ export async function attachToSharedWorker(cdp: Cdp, urlPart: string): Promise<W
     await send('HeapProfiler.collectGarbage')
   }
 
-  async function countObjects(names: readonly string[]): Promise<Record<string, number>> {
+  async function countObjects(): Promise<Map<string, number>> {
     const chunks: string[] = []
     const off = cdp.on('HeapProfiler.addHeapSnapshotChunk', (params, from) => {
       if (from === sessionId) chunks.push(params.chunk as string)
@@ -130,7 +131,7 @@ export async function attachToSharedWorker(cdp: Cdp, urlPart: string): Promise<W
     } finally {
       off()
     }
-    return countByName(JSON.parse(chunks.join('')) as HeapSnapshot, names)
+    return countByKind(JSON.parse(chunks.join('')) as HeapSnapshot)
   }
 
   await send('HeapProfiler.enable')
@@ -142,10 +143,10 @@ export async function attachToSharedWorker(cdp: Cdp, urlPart: string): Promise<W
       if (exceptionDetails) throw new Error(`[bench] callhubCounters() threw in the worker: ${exceptionDetails.text}`)
       return result.value
     },
-    async heap(names) {
+    async heap() {
       await collectGarbage()
       const { usedSize } = await send<{ usedSize: number }>('Runtime.getHeapUsage')
-      return { usedBytes: usedSize, objects: names.length > 0 ? await countObjects(names) : {} }
+      return { usedBytes: usedSize, objects: await countObjects() }
     },
     async detach() {
       await cdp.send('Target.detachFromTarget', { sessionId })
@@ -154,19 +155,27 @@ export async function attachToSharedWorker(cdp: Cdp, urlPart: string): Promise<W
 }
 
 interface HeapSnapshot {
-  snapshot: { meta: { node_fields: string[] } }
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } }
   nodes: number[]
   strings: string[]
 }
 
-function countByName(snapshot: HeapSnapshot, names: readonly string[]): Record<string, number> {
+/** Node types whose name is a constructor or function name worth telling apart. */
+const NAMED_TYPES = new Set(['object', 'closure', 'native', 'regexp'])
+const PROGRAM_TYPES = new Set([...NAMED_TYPES, 'array', 'string', 'concatenated string', 'sliced string', 'symbol', 'bigint'])
+
+function countByKind(snapshot: HeapSnapshot): Map<string, number> {
   const fields = snapshot.snapshot.meta.node_fields
-  const nameField = fields.indexOf('name')
-  const counts = new Map(names.map((name) => [name, 0]))
+  const types = snapshot.snapshot.meta.node_types[0]
+  const [typeField, nameField] = [fields.indexOf('type'), fields.indexOf('name')]
+  const counts = new Map<string, number>()
   for (let node = 0; node < snapshot.nodes.length; node += fields.length) {
-    const name = snapshot.strings[snapshot.nodes[node + nameField]!]
-    const count = name === undefined ? undefined : counts.get(name)
-    if (count !== undefined) counts.set(name!, count + 1)
+    const type = types[snapshot.nodes[node + typeField]!]!
+    if (!PROGRAM_TYPES.has(type)) continue
+    const name = snapshot.strings[snapshot.nodes[node + nameField]!] ?? ''
+    if (name.startsWith('system /')) continue
+    const kind = NAMED_TYPES.has(type) ? `${type}:${name}` : type.endsWith('string') ? 'string' : type
+    counts.set(kind, (counts.get(kind) ?? 0) + 1)
   }
-  return Object.fromEntries(counts)
+  return counts
 }

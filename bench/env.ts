@@ -48,8 +48,8 @@ export const quickPlan: Plan = {
   burstFrames: 500,
   burstRepeats: 1,
   newTabRepeats: 3,
-  memoryCycles: 10,
-  memoryCalls: 300,
+  memoryCycles: 40,
+  memoryCalls: 1_200,
 }
 
 export interface BenchEnv {

@@ -3,8 +3,9 @@
  * comparators in real Chromium and the reference server, all in one run. See README.md for what each
  * comparator and measurement is. Prints markdown and writes results.json (quick: results.local.json).
  */
+import { execFileSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ensureDemoBuilt } from '../server/build'
 import { startServer } from '../server/server'
@@ -25,8 +26,21 @@ const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1
 const plan = quick ? quickPlan : fullPlan
 const output = fileURLToPath(new URL(quick ? './results.local.json' : './results.json', import.meta.url))
 
+/** The commit measured, and whether the product's sources differ from it. */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }).trim()
+    const changed = git('status', '--porcelain', '--', 'client', 'worker', 'protocol', 'demo', 'server').split('\n').filter(Boolean).length
+    return `${git('rev-parse', '--short', 'HEAD')}${changed > 0 ? ` + ${changed} changed files` : ''}`
+  } catch {
+    return 'unknown'
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now()
+  // Other work on the machine shows in the tails: the run reports the load around it.
+  const loadBefore = loadavg()[0]!
   const distDir = await ensureDemoBuilt()
   const site = await buildBenchSite(distDir)
   const sends = recordServerSends()
@@ -51,10 +65,12 @@ async function main(): Promise<void> {
       plan,
       environment: {
         date: new Date().toISOString(),
+        revision: revision(),
         chromium: browser.version(),
         node: process.version,
         cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
         durationSeconds: Math.round((Date.now() - started) / 1000),
+        loadAverage: `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (1 min)`,
       },
       sockets, latency, burst, newTab, sizes, memory,
     }

@@ -98,9 +98,14 @@ function pipeline(baseUrl: string, path: string, bodies: readonly string[], wind
 export interface ServerSendClock {
   /** When the server first handed the invitation with this call id to a socket. */
   sentAt(callLogId: string): number | undefined
-  /** Invitation ids in the order the server first sent them. */
-  readonly order: readonly string[]
+  /**
+   * The server's own sockets of one profile, found by sending a marker frame to it through the API. The
+   * burst writes to them directly: the HTTP API costs the server far more per frame than the socket does.
+   */
+  socketsOf(api: ServerApi, key: string): Promise<WebSocket[]>
+  /** Drops the recorded times (between measurements, so a burst's 10,000 do not stay). */
   forget(): void
+  /** Restores `ws`'s own `send`. */
   stop(): void
 }
 
@@ -111,28 +116,34 @@ export interface ServerSendClock {
  */
 export function recordServerSends(): ServerSendClock {
   const firstSends = new Map<string, number>()
-  let order: string[] = []
+  const markers = new Map<string, WebSocket[]>()
   const original = WebSocket.prototype.send
   const patched = function (this: WebSocket, ...args: Parameters<WebSocket['send']>): void {
     const [data] = args
     if (typeof data === 'string') {
+      markers.get(data)?.push(this)
       const callLogId = invitationIdOf(data)
-      if (callLogId !== null && !firstSends.has(callLogId)) {
-        firstSends.set(callLogId, now())
-        order.push(callLogId)
-      }
+      if (callLogId !== null && !firstSends.has(callLogId)) firstSends.set(callLogId, now())
     }
     original.apply(this, args)
   }
   WebSocket.prototype.send = patched as WebSocket['send']
   return {
     sentAt: (callLogId) => firstSends.get(callLogId),
-    get order() {
-      return order
+    async socketsOf(api, key) {
+      const marker = JSON.stringify({ type: 'bench_marker', key, at: now() })
+      const sockets: WebSocket[] = []
+      markers.set(marker, sockets)
+      try {
+        const sent = await api.send(key, marker)
+        if (sent !== sockets.length) throw new Error(`[bench] the server sent the marker to ${sent} sockets, ${sockets.length} seen`)
+        return sockets
+      } finally {
+        markers.delete(marker)
+      }
     },
     forget() {
       firstSends.clear()
-      order = []
     },
     stop() {
       WebSocket.prototype.send = original

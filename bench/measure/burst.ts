@@ -1,7 +1,9 @@
 /**
- * (c) A burst of invitations, pipelined into the server as fast as it takes them, to every tab of callhub
- * and of the raw relay, in turns. Frames per second = frames / (the server's first send → the last tab's
- * handler of the last frame). Every tab checks that it saw every sequence number once, in order.
+ * (c) A burst of invitations to every tab of callhub and of the raw relay, in turns. The frames are
+ * written back to back into the reference server's own socket(s) of the profile, as a backend flushing a
+ * queue would: through `/api/dev/send` the server's HTTP handling, not the browser, would set the pace.
+ * Frames per second = frames / (the server's first send → the last tab's handler of the last frame).
+ * Every tab checks that it saw every sequence number once, in order.
  */
 import type { BrowserContext, Page } from '@playwright/test'
 import { comparatorUsers, openTabs } from '../browser'
@@ -17,7 +19,7 @@ export interface BurstRun {
   /** Over all tabs: frames that never arrived, and frames that arrived out of sequence. */
   lost: number
   outOfOrder: number
-  /** ms the server took to send the whole burst (its first to its last send). */
+  /** ms the server took to write the whole burst into its socket(s). */
   serverSendMs: number
 }
 
@@ -30,14 +32,6 @@ export interface BurstResult {
   runs: BurstRun[]
 }
 
-export interface BurstSummary {
-  results: BurstResult[]
-  /** Frames per second the pipelined sender gets through the server to a profile with no socket. */
-  senderCeiling: number
-  /** The server sent every burst's frames in sequence (so any disorder in a tab is the hub's). */
-  serverInOrder: boolean
-}
-
 interface Party {
   comparator: Comparator
   context: BrowserContext
@@ -48,12 +42,10 @@ interface Party {
 const burstComparators: Comparator[] = ['callhub', 'relay']
 const tags: Record<Comparator, string> = { callhub: 'h', 'per-tab': 't', relay: 'r' }
 
-export async function measureBurst(env: BenchEnv): Promise<BurstSummary> {
+export async function measureBurst(env: BenchEnv): Promise<BurstResult[]> {
   const { plan, site, api, sends } = env
   const parties: Party[] = []
-  let serverInOrder = true
   try {
-    const senderCeiling = await measureSender(env)
     for (const comparator of burstComparators) {
       // No dialog: the burst measures delivery, and 10,000 dialogs would measure layout instead.
       const context = await env.context(comparator, { modal: false })
@@ -65,29 +57,29 @@ export async function measureBurst(env: BenchEnv): Promise<BurstSummary> {
       const prefix = `b${tags[party.comparator]}${run % 10}`
       const ids = Array.from({ length: plan.burstFrames }, (_, seq) => callId(prefix, seq))
       const frames = ids.map(invitationFrame)
+      const sockets = await sends.socketsOf(api, key)
       await Promise.all(party.tabs.map((tab) => tab.evaluate(([prefix, total]) => window.benchProbe.expectBurst(prefix, total), [prefix, ids.length] as const)))
       const done = party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.burstDone()))
-      await api.sendAll(key, frames)
+      const writeStart = now()
+      for (const frame of frames) for (const socket of sockets) socket.send(frame)
+      const serverSendMs = now() - writeStart
       const reports = await within(120_000, `${party.comparator}: a burst of ${ids.length} frames`, Promise.all(done)).catch((error: unknown) => {
         // Frames were lost (or are very late): report what arrived rather than nothing.
         console.error(String(error))
         return Promise.all(party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.burst())))
       })
-      const firstSend = sends.sentAt(ids[0]!)!
-      const lastSend = sends.sentAt(ids.at(-1)!)!
       const lastArrival = Math.max(...reports.map((report) => report.lastAt ?? Number.NaN))
-      const sentOrder = sends.order.filter((id) => id.startsWith(prefix))
-      serverInOrder &&= sentOrder.length === ids.length && sentOrder.every((id, index) => id === ids[index])
       party.runs.push({
-        framesPerSecond: ids.length / ((lastArrival - firstSend) / 1000),
+        framesPerSecond: ids.length / ((lastArrival - sends.sentAt(ids[0]!)!) / 1000),
         lost: reports.reduce((sum, report) => sum + ids.length - report.received, 0),
         outOfOrder: reports.reduce((sum, report) => sum + report.outOfOrder, 0),
-        serverSendMs: lastSend - firstSend,
+        serverSendMs,
       })
       if (party.comparator === 'callhub') {
         // callhub keeps ringing calls until they end: end them, so the next burst starts from nothing.
-        const ended = party.tabs.map((tab) => tab.evaluate(([prefix, total]) => window.benchProbe.expectSettled(prefix, total), [prefix, ids.length] as const))
-        await api.sendAll(key, ids.map(cancelFrame))
+        await Promise.all(party.tabs.map((tab) => tab.evaluate(([prefix, total]) => window.benchProbe.expectSettled(prefix, total), [prefix, ids.length] as const)))
+        const ended = party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.settledDone()))
+        for (const id of ids) for (const socket of sockets) socket.send(cancelFrame(id))
         await within(120_000, 'callhub: cancelling the burst', Promise.all(ended))
       }
       sends.forget()
@@ -98,20 +90,11 @@ export async function measureBurst(env: BenchEnv): Promise<BurstSummary> {
       const order = run % 2 === 0 ? parties : [...parties].reverse()
       for (const party of order) await burst(party, run)
     }
-    const results = parties.map((party): BurstResult => ({
+    return parties.map((party): BurstResult => ({
       comparator: party.comparator, tabs: party.tabs.length, frames: plan.burstFrames,
       framesPerSecond: median(party.runs.map((run) => run.framesPerSecond)), runs: party.runs,
     }))
-    return { results, senderCeiling, serverInOrder }
   } finally {
     await Promise.all(parties.map((party) => party.context.close()))
   }
-}
-
-/** The sender's own limit: the same pipelined burst to a profile that has no socket open. */
-async function measureSender(env: BenchEnv): Promise<number> {
-  const frames = Array.from({ length: env.plan.burstFrames }, (_, seq) => invitationFrame(callId('bsx', seq)))
-  const start = now()
-  await env.api.sendAll('Parent:1', frames)
-  return frames.length / ((now() - start) / 1000)
 }

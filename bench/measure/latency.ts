@@ -69,7 +69,8 @@ export async function measureLatency(env: BenchEnv): Promise<{ results: LatencyR
         await ring(party, callId(`${round < plan.warmupRounds ? 'w' : 'l'}${tags[party.comparator]}`, round))
       }
       if (round + 1 === plan.warmupRounds) for (const party of parties) await takeRecords(party)
-      if ((round + 1) % 50 === 0) console.log(`  (b) round ${round + 1 - plan.warmupRounds} of ${plan.latencyRounds}`)
+      const measured = round + 1 - plan.warmupRounds
+      if (measured > 0 && measured % 50 === 0) console.log(`  (b) round ${measured} of ${plan.latencyRounds}`)
     }
 
     const results: LatencyResult[] = []

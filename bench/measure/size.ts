@@ -19,14 +19,25 @@ export interface BundleSize {
   gzipBytesWithoutComlink: number
   /** The same code as the demo's Vite build emitted it, gzipped; null where Vite inlines it into the app. */
   viteGzipBytes: number | null
+  /** The source files that weigh most in the minified bundle (before gzip), largest first. */
+  largestSources: Array<{ path: string; minBytes: number }>
 }
 
-async function bundle(entry: string, external: string[]): Promise<string> {
+interface Bundle {
+  code: string
+  sources: Array<{ path: string; minBytes: number }>
+}
+
+async function bundle(entry: string, external: string[]): Promise<Bundle> {
   const result = await build({
     entryPoints: [join(root, entry)], bundle: true, minify: true, format: 'esm', target: 'es2022',
-    platform: 'browser', write: false, external, logLevel: 'warning',
+    platform: 'browser', write: false, external, metafile: true, logLevel: 'warning',
   })
-  return result.outputFiles[0]!.text
+  const output = Object.values(result.metafile.outputs)[0]
+  const sources = Object.entries(output?.inputs ?? {})
+    .map(([path, input]) => ({ path: path.replace(/^node_modules\//, ''), minBytes: input.bytesInOutput }))
+    .sort((a, b) => b.minBytes - a.minBytes)
+  return { code: result.outputFiles[0]!.text, sources }
 }
 
 const gzip = (text: string | Buffer): number => gzipSync(text, { level: 9 }).length
@@ -39,13 +50,14 @@ export async function measureSizes(distDir: string): Promise<BundleSize[]> {
     { name: 'worker' as const, entry: 'worker/entry.ts', vite: workerAsset === undefined ? null : join(assets, workerAsset) },
   ]
   return Promise.all(entries.map(async ({ name, entry, vite }) => {
-    const code = await bundle(entry, [])
+    const { code, sources } = await bundle(entry, [])
     return {
       name, entry,
       minBytes: Buffer.byteLength(code),
       gzipBytes: gzip(code),
-      gzipBytesWithoutComlink: gzip(await bundle(entry, ['comlink'])),
+      gzipBytesWithoutComlink: gzip((await bundle(entry, ['comlink'])).code),
       viteGzipBytes: vite === null ? null : gzip(await readFile(vite)),
+      largestSources: sources.slice(0, 6),
     }
   }))
 }

@@ -49,8 +49,10 @@ export interface Probe {
   burst(): BurstReport
   /** Resolves once every frame of the expected burst has arrived. */
   burstDone(): Promise<BurstReport>
-  /** Resolves when `count` calls with this prefix have settled since this call (they are not recorded). */
-  expectSettled(prefix: string, count: number): Promise<void>
+  /** Counts settled calls `${prefix}…` from now on instead of recording each. */
+  expectSettled(prefix: string, count: number): void
+  /** Resolves once `count` calls of the expected prefix have settled. */
+  settledDone(): Promise<void>
   /** The old design's chat widget, which opens a socket of its own (per-tab pages only). */
   openChat?: () => void
   closeChat?: () => void
@@ -62,12 +64,12 @@ export interface BenchWindow {
   benchProbe?: Probe
 }
 
-function installProbe(): Probe {
+function installProbe(page: BenchWindow): Probe {
   const records = new Map<string, CallRecord>()
   const shownWaiters = new Map<string, () => void>()
   const settledCalls = new Set<string>()
   const endedWaiters = new Map<string, () => void>()
-  let settledCount: { prefix: string; remaining: number; resolve: () => void } | null = null
+  let settledCount: { prefix: string; remaining: number; done: () => void } | null = null
   let burst: {
     prefix: string; total: number; next: number; received: number; outOfOrder: number; lastAt: number | null; done: () => void
   } | null = null
@@ -108,17 +110,13 @@ function installProbe(): Probe {
         }
         return
       }
-      const dialog = dialogOf(callLogId)
-      if (dialog === null) return complete({ callLogId, handlerAt, visibleAt: null })
-      afterNextFrame(() => complete({ callLogId, handlerAt, visibleAt: dialog.isConnected ? now() : null }))
+      if (page.callHubOptions?.modal === false) return complete({ callLogId, handlerAt, visibleAt: null })
+      afterNextFrame(() => complete({ callLogId, handlerAt, visibleAt: dialogOf(callLogId)?.isConnected ? now() : null }))
     },
     settled(callLogId) {
       if (settledCount !== null && callLogId.startsWith(settledCount.prefix)) {
         settledCount.remaining -= 1
-        if (settledCount.remaining === 0) {
-          settledCount.resolve()
-          settledCount = null
-        }
+        if (settledCount.remaining === 0) settledCount.done()
         return
       }
       const waiter = endedWaiters.get(callLogId)
@@ -164,9 +162,13 @@ function installProbe(): Probe {
       return new Promise((resolve) => (current.done = () => resolve(probe.burst())))
     },
     expectSettled(prefix, count) {
-      return new Promise((resolve) => {
-        settledCount = { prefix, remaining: count, resolve }
-      })
+      settledCount = { prefix, remaining: count, done: () => {} }
+    },
+    settledDone() {
+      const current = settledCount
+      if (current === null) return Promise.reject(new Error('[bench] no settled calls expected'))
+      if (current.remaining <= 0) return Promise.resolve()
+      return new Promise((resolve) => (current.done = resolve))
     },
   }
   return probe
@@ -190,5 +192,5 @@ function hookCallHub(page: BenchWindow, probe: Probe): void {
 }
 
 const page = window as unknown as BenchWindow
-page.benchProbe = installProbe()
+page.benchProbe = installProbe(page)
 hookCallHub(page, page.benchProbe)
