@@ -68,16 +68,24 @@ export function createAttention(options: AttentionOptions): Attention {
 
   // Autoplay policies refuse sound until the user interacts with the page: retry on the first gesture.
   const onGesture = () => {
-    if (sound === 'blocked') startRinging()
+    if (sound === 'blocked' && state.ringer && state.calls.size > 0) startRinging()
   }
 
   function startRinging(): void {
     if (ringtone === false) return
     if (typeof ringtone === 'string') {
       audioElement ??= Object.assign(new Audio(ringtone), { loop: true })
-      audioElement.play().then(
-        () => setSound(state.ringer && state.calls.size > 0 ? 'playing' : 'off'),
-        () => setSound('blocked'),
+      const element = audioElement
+      element.play().then(
+        () => {
+          // The call may have ended while play() was pending.
+          if (state.ringer && state.calls.size > 0) setSound('playing')
+          else element.pause()
+        },
+        (error: unknown) => {
+          // AbortError: a pause() interrupted it because nothing rings any more; only NotAllowedError is a refusal.
+          if (error instanceof DOMException && error.name === 'NotAllowedError' && state.ringer && state.calls.size > 0) setSound('blocked')
+        },
       )
       return
     }

@@ -47,8 +47,15 @@ function readStorage(key: string): string | null {
 export const defaultGetToken = (): string | null => readStorage('token') || readStorage('access_token') || null
 export const defaultGetActiveRole = (): string | null => readStorage('active_role')
 
+const ME_TIMEOUT = 10_000
+
 export async function defaultFetchMe(token: string): Promise<Me> {
-  const response = await fetch('/api/me', { headers: { authorization: `Bearer ${token}` }, credentials: 'same-origin' })
+  const response = await fetch('/api/me', {
+    headers: { authorization: `Bearer ${token}` },
+    credentials: 'same-origin',
+    // A hung request must not leave the tab `connecting` for ever: fail, and the caller retries.
+    signal: AbortSignal.timeout(ME_TIMEOUT),
+  })
   if (response.status === 401 || response.status === 403) throw new TokenRejectedError(response.status)
   if (!response.ok) throw new Error(`[callhub] /api/me answered ${response.status}`)
   const me: unknown = await response.json()
@@ -88,7 +95,8 @@ export async function resolveIdentity(options: IdentityOptions = {}): Promise<Re
     throw error
   }
   const roles = Array.isArray(me.roles) ? me.roles.filter((role): role is string => typeof role === 'string') : []
-  const role = (getActiveRole() || me.active_role || roles[0] || '').toLowerCase()
+  const serverRole = typeof me.active_role === 'string' ? me.active_role : null
+  const role = (getActiveRole() || serverRole || roles[0] || '').toLowerCase()
   if (!/^[a-z]+$/.test(role)) return { type: 'no-profile', role: null }
   const id = profileIdOf(me, role)
   if (id === null) return { type: 'no-profile', role }

@@ -167,16 +167,20 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   // The tab holds a Web Lock named for itself for its whole life; the worker waits for it to learn that the
   // tab is gone, since Chromium fires no MessagePort close event (whatwg/html#1766).
   let releaseTabLock: () => void = () => {}
-  const tabLockHeld = new Promise<void>((resolve) => {
+  const tabLockHeld = new Promise<void>((resolve, reject) => {
     if (missing !== null) return
     navigator.locks
       .request(`callhub:tab:${tabId}`, () => {
+        if (closed) return reject(new HubClosedError('[callhub] the hub was closed before it attached'))
         resolve()
         return new Promise<void>((release) => {
           releaseTabLock = release
         })
       })
-      .catch((error: unknown) => console.error('[callhub] could not take the tab lock:', error))
+      .catch((error: unknown) => reject(new Error(`[callhub] could not take this tab's Web Lock: ${String(error)}`)))
+  })
+  tabLockHeld.catch(() => {
+    // Reported by the attach that awaits it.
   })
 
   /** Every call to the worker settles: with its answer, a timeout, the worker's death, or `close()`. */
@@ -226,17 +230,31 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     } else console.info(`[callhub worker] ${event.line}`)
   }
 
+  /**
+   * The worker ends calls, but a tab must not ring forever if the worker is gone for good (a deploy removed
+   * its script): each call also ends here a little after its expiry.
+   */
+  const localExpiry = new Map<string, ReturnType<typeof setTimeout>>()
+  const LOCAL_EXPIRY_GRACE = 5_000
+
   function ring(invitation: Invitation): void {
     const key = callKey(invitation.callLogId)
     if (ringing.has(key)) return
     ringing.set(key, invitation)
+    if (invitation.expiresAt !== null) {
+      const wait = Math.min(Math.max(0, invitation.expiresAt - Date.now()) + LOCAL_EXPIRY_GRACE, 2 ** 31 - 1)
+      localExpiry.set(key, setTimeout(() => settle({ callLogId: invitation.callLogId, reason: 'expired', here: false, invitation }), wait))
+    }
     dialogs?.show(invitation)
     updateAttention()
     emit('invitation', invitation)
   }
 
   function settle(settled: Settled): void {
-    if (!ringing.delete(callKey(settled.callLogId))) return
+    const key = callKey(settled.callLogId)
+    clearTimeout(localExpiry.get(key))
+    localExpiry.delete(key)
+    if (!ringing.delete(key)) return
     dialogs?.settle(settled)
     updateAttention()
     emit('settled', settled)
@@ -307,6 +325,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     console.warn('[callhub] the shared worker is gone: starting a new one')
     dropLink(lost)
     failPending(new HubWorkerLostError('[callhub] the shared worker died before it answered; try again'))
+    // The new worker elects a ringer again; until then this tab stays quiet.
+    ringer = false
+    updateAttention()
     relink()
   }
 
@@ -374,8 +395,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       const current = link ?? (await connectWorker())
       if (current.identity !== identity) {
         const next = identity
-        current.identity = next
         await settleWithin('identify', () => current.api.identify(next))
+        // Only once the worker has it: after a failure the next refresh sends it again.
+        current.identity = next
       }
     } catch (error) {
       if (error instanceof HubWorkerLostError || closed) return
@@ -474,6 +496,8 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       }
       releaseTabLock()
       dialogs?.dispose()
+      for (const timer of localExpiry.values()) clearTimeout(timer)
+      localExpiry.clear()
       ringing.clear()
       setStatus({ type: 'closed', reason: 'closed by the page', profileKey: null, tabs: 0, lastClose: null })
     },

@@ -53,7 +53,7 @@ export function simulateRestart(options: HerdOptions = {}): HerdReport {
     factories.push(factory)
     let open = false
     createConnection({
-      url: 'ws://herd.test/ws/1/Tutor',
+      url: () => 'ws://herd.test/ws/1/Tutor',
       token: () => 'token',
       createSocket: (url) => {
         const socket = factory.createSocket(url)

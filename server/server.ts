@@ -63,6 +63,8 @@ interface Peer {
 
 const MAX_BODY = 4 * 1024 * 1024
 const MAX_DEV_FRAME = 1024 * 1024
+/** The hub drops frames over 64 KiB: an invitation must fit. */
+const MAX_INVITATION_BYTES = 64 * 1024
 const mimeTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -77,6 +79,15 @@ const mimeTypes: Record<string, string> = {
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message)
+  }
+}
+
+/** Percent-decodes URL parts; null for malformed escapes (a request must never crash the server). */
+function safeDecode(...parts: string[]): string[] | null {
+  try {
+    return parts.map((part) => decodeURIComponent(part))
+  } catch {
+    return null
   }
 }
 
@@ -221,8 +232,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
         if (call.status === 'ringing') endCall(call, 'missed')
       }, expiresIn * 1000),
     }
+    const frame = invitationFrame(call)
+    if (Buffer.byteLength(frame) > MAX_INVITATION_BYTES) {
+      clearTimeout(call.expiry)
+      throw new HttpError(413, `the invitation would be over ${MAX_INVITATION_BYTES} bytes (the hub drops larger frames): send a smaller offer`)
+    }
     calls.set(call.call_log_id, call)
-    const sockets = sendTo(call.toKey, invitationFrame(call))
+    const sockets = sendTo(call.toKey, frame)
     log(`call ${call.call_log_id}: ${caller.username} → ${call.toKey} (${sockets} socket${sockets === 1 ? '' : 's'})`)
     return call
   }
@@ -269,7 +285,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     }
 
     if (method === 'POST' && pathname === '/api/login') {
-      const body = await readJson(request)
+      // Anything but a valid username and password is a 401, malformed bodies included.
+      const body = await readJson(request).catch(() => ({}) as Record<string, unknown>)
       const user = demoUsers.find((candidate) => candidate.username === body.username)
       if (user === undefined || body.password !== demoPassword) throw new HttpError(401, 'wrong username or password')
       const token = randomBytes(24).toString('base64url')
@@ -349,12 +366,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_DEV_FRAME })
   http.on('upgrade', (request, socket, head) => {
     const match = /^\/ws\/([^/]+)\/([^/?]+)(?:\?.*)?$/.exec(request.url ?? '')
-    const role = match ? roleOf(decodeURIComponent(match[2]!)) : null
-    if (!match || role === null) {
+    const decoded = match ? safeDecode(match[1]!, match[2]!) : null
+    const role = decoded ? roleOf(decoded[1]!) : null
+    if (decoded === null || role === null) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n')
       return
     }
-    const profileId = decodeURIComponent(match[1]!)
+    const profileId = decoded[0]!
     bump(attempts, `${profileType(role)}:${profileId}`)
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, role, profileId))
   })

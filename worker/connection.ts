@@ -36,7 +36,8 @@ export interface ConnectionTiming {
 export type SocketState = Exclude<ConnectionState, { type: 'signed-out' } | { type: 'no-profile' }>
 
 export interface ConnectionOptions {
-  url: string
+  /** Read at every connect, so a tab's new URL is used by the next connection. */
+  url: () => string
   /** Read at every connect, so a new token is used by the next connection. */
   token: () => string
   createSocket: (url: string) => SocketLike
@@ -76,6 +77,8 @@ export function createConnection(options: ConnectionOptions): Connection {
   let openedAt: number | null = null
   let attempt = 0
   let timer: Timer | null = null
+  /** The token the current socket authenticated with: a rejection of an older token is no verdict on a newer one. */
+  let sentToken: string | null = null
 
   function setState(next: SocketState): void {
     state = next
@@ -137,10 +140,11 @@ export function createConnection(options: ConnectionOptions): Connection {
     clearTimer()
     setState({ type: 'connecting', attempt })
     let current: SocketLike
+    const target = url()
     try {
-      current = createSocket(url)
+      current = createSocket(target)
     } catch (error) {
-      log(`cannot open a socket to ${url}: ${String(error)}`)
+      log(`cannot open a socket to ${target}: ${String(error)}`)
       closed(1006, 'socket could not be created')
       return
     }
@@ -148,7 +152,8 @@ export function createConnection(options: ConnectionOptions): Connection {
     setTimer(() => abandon('socket did not open in time'), timing().pongTimeout)
     current.onopen = () => {
       openedAt = clock.now()
-      current.send(JSON.stringify({ type: 'auth', token: token() } satisfies HubFrame))
+      sentToken = token()
+      current.send(JSON.stringify({ type: 'auth', token: sentToken } satisfies HubFrame))
       awaitTraffic()
       setState({ type: 'open', since: openedAt })
     }
@@ -174,6 +179,13 @@ export function createConnection(options: ConnectionOptions): Connection {
     if (openedAt !== null && at - openedAt >= STABLE_AFTER) attempt = 0
     openedAt = null
     const closeClass = classifyClose(code, reason)
+    if (closeClass.kind === 'credentials' && sentToken !== null && sentToken !== token()) {
+      log(`credentials rejected (close ${code}), but a new token arrived meanwhile: retrying with it`)
+      sentToken = null
+      attempt = 0
+      connect()
+      return
+    }
     if (closeClass.kind === 'credentials') {
       log(`credentials rejected (close ${code}${reason ? ` ${reason}` : ''}): waiting for a new identity`)
       setState({ type: 'unauthorized', code, reason })

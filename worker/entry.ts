@@ -30,15 +30,22 @@ const hub = createHub({
 let liveProxies = 0
 
 interface AttachedTab {
-  handle: TabHandle
+  handle: TabHandle & { release(): void }
+  liveness: AbortController
   dispose(): void
 }
+
+/** Every attached tab by its id, whichever port it came through. */
+const attachedTabs = new Map<string, AttachedTab>()
 
 /**
  * Sends a tab its events with at most one `deliver` call in flight, never awaited by the hub: an event
  * after a quiet spell goes out at the end of the turn, and events that arrive while the tab is still taking
  * the previous batch wait and go together. A burst costs a few Comlink round trips, not one per frame.
  */
+/** A tab that stops taking events (frozen, say) while it lives keeps at most this many queued. */
+const MAX_BACKLOG = 1_000
+
 function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { release(): void } {
   const remote = wrap<TabEvents>(events)
   liveProxies += 1
@@ -68,6 +75,12 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
     id,
     push(event) {
       if (released) return
+      if (queue.length >= MAX_BACKLOG) {
+        // Old events are worth less than the present state: drop them, and let a snapshot say it all.
+        queue = []
+        hub.resync(id)
+        if (queue.length > 0) return
+      }
       queue.push(event)
       if (!scheduled && !inFlight) {
         scheduled = true
@@ -99,21 +112,32 @@ function servePort(port: MessagePort): HubApi {
     async attach(request: AttachRequest, events: MessagePort): Promise<Attached> {
       await workerLockHeld
       attached?.dispose()
+      // The same tab may attach again through a new port (its first attach timed out): retire the old one.
+      const stale = attachedTabs.get(request.tabId)
+      if (stale !== undefined) {
+        stale.liveness.abort()
+        stale.handle.release()
+      }
       const handle = createTabHandle(request.tabId, events, (error) => {
         console.warn(`[callhub worker] could not deliver to tab ${request.tabId}:`, error)
       })
       const liveness = new AbortController()
       const tab: AttachedTab = {
         handle,
+        liveness,
         dispose() {
           if (attached !== tab) return
           attached = null
           liveness.abort()
-          hub.detach(handle.id)
+          if (attachedTabs.get(handle.id) === tab) {
+            attachedTabs.delete(handle.id)
+            hub.detach(handle.id)
+          }
           handle.release()
         },
       }
       attached = tab
+      attachedTabs.set(request.tabId, tab)
       // Chromium fires no MessagePort close event (whatwg/html#1766): the tab holds a Web Lock named for
       // itself for its whole life, and this request is granted when the tab is gone.
       navigator.locks

@@ -39,6 +39,8 @@ export const defaultSettings: Required<HubSettings> = {
   debug: false,
 }
 
+const MAX_TIMER = 2 ** 31 - 1
+
 /** Calls remembered after they settle, so a late duplicate frame does not ring again. */
 const SETTLED_MEMORY = 512
 
@@ -81,6 +83,8 @@ export interface Hub {
   /** The tab's identity changed; a `snapshot` follows. */
   identify(tabId: string, identity: TabIdentity): void
   setPresence(tabId: string, presence: Presence): void
+  /** Sends a tab a fresh snapshot (its event backlog was dropped). */
+  resync(tabId: string): void
   accept(tabId: string, callLogId: CallLogId): Invitation
   decline(tabId: string, callLogId: CallLogId): void
   setOnline(online: boolean): void
@@ -163,7 +167,7 @@ export function createHub(deps: HubDeps): Hub {
     sessions.set(key, session)
     log(`${key}: opening its connection`)
     session.connection = createConnection({
-      url,
+      url: () => session.url,
       token: () => session.token,
       createSocket: deps.createSocket,
       clock,
@@ -208,7 +212,8 @@ export function createHub(deps: HubDeps): Hub {
       return
     }
     const ringing = { ...invitation, expiresAt }
-    const expiry = clock.setTimeout(() => settle(session, key, 'expired', null), expiresAt - now)
+    // setTimeout overflows past 2^31 - 1 ms (and would fire at once): a far-future expiry waits at most that.
+    const expiry = clock.setTimeout(() => settle(session, key, 'expired', null), Math.min(expiresAt - now, MAX_TIMER))
     session.ringing.set(key, { invitation: ringing, expiry })
     for (const tab of session.tabs) tab.handle.push({ type: 'invitation', invitation: ringing })
     electRinger(session)
@@ -316,8 +321,9 @@ export function createHub(deps: HubDeps): Hub {
 
   return {
     attach(handle, request) {
+      // The same tab attaching again (after a timeout, through a new port) rejoins without closing anything.
       const previous = tabs.get(request.tabId)
-      if (previous !== undefined) leave(previous, 'identity')
+      if (previous !== undefined) leave(previous, 'gone')
       settings = mergeSettings(request.settings)
       const tab: TabState = {
         handle, identity: request.identity, session: null, debug: settings.debug, presence: request.presence,
@@ -337,6 +343,10 @@ export function createHub(deps: HubDeps): Hub {
       if (!sameProfile) leave(tab, identity.type === 'signed-out' ? 'signed-out' : 'identity')
       join(tab)
       pushSnapshot(tab)
+    },
+    resync(tabId) {
+      const tab = tabs.get(tabId)
+      if (tab !== undefined) pushSnapshot(tab)
     },
     setPresence(tabId, presence) {
       const tab = tabs.get(tabId)

@@ -15,7 +15,9 @@ export function createFakeClock(start = 1_000_000): FakeClock {
     now: () => now,
     setTimeout(callback, ms) {
       const id = nextId++
-      timers.set(id, { at: now + Math.max(0, ms), callback })
+      // As in browsers and Node: a delay past 2^31 - 1 ms overflows and fires almost at once.
+      const delay = ms > 2 ** 31 - 1 ? 1 : Math.max(0, ms)
+      timers.set(id, { at: now + delay, callback })
       return id as unknown as Timer
     },
     clearTimeout(timer) {

@@ -210,6 +210,25 @@ describe('tabs coming and going', () => {
     expect(factory.last().closedWith).toBeNull()
   })
 
+  it('a tab attaching again under the same id keeps the socket (a retried attach)', () => {
+    const { factory, tab } = setup()
+    tab('a')
+    factory.last().open()
+    const again = tab('a')
+    expect(factory.sockets).toHaveLength(1)
+    expect(factory.last().closedWith).toBeNull()
+    expect(again.snapshot.status).toMatchObject({ type: 'open', tabs: 1 })
+  })
+
+  it('a call expiring in the far future does not expire at once (no timer overflow)', () => {
+    const { clock, factory, tab } = setup()
+    const a = tab('a')
+    factory.last().open()
+    factory.last().receive(invite(1, { expires_at: new Date(clock.now() + 40 * 86_400_000).toISOString() }))
+    clock.advance(60_000)
+    expect(a.settled()).toEqual([])
+  })
+
   it('stops pushing to a detached tab', () => {
     const { hub, factory, tab } = setup()
     const a = tab('a')
@@ -303,6 +322,19 @@ describe('reconnecting', () => {
     expect(factory.sockets).toHaveLength(2)
     factory.last().open()
     expect(factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-new' }])
+  })
+
+  it('retries at once when credentials are rejected for a token that was replaced meanwhile', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    factory.last().open()
+    hub.identify('a', { ...alice, token: 'tok-new' } as TabIdentity)
+    expect(factory.sockets).toHaveLength(1)
+    factory.last().drop(4401, 'invalid token')
+    expect(factory.sockets).toHaveLength(2)
+    factory.last().open()
+    expect(factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-new' }])
+    expect(a.status()?.type).toBe('open')
   })
 
   it('honours a server-directed delay (1013, retry-after)', () => {
