@@ -283,8 +283,7 @@ export function createHub(deps: HubDeps): Hub {
     if (session.tabs.size > 0) {
       broadcastStatus(session)
       electRinger(session)
-    }
-    else if (why === 'identity') closeSession(session, 'no tab uses this profile', null)
+    } else if (why === 'identity') closeSession(session, 'no tab uses this profile', null)
     else {
       // Moving between pages detaches and re-attaches within moments: keep the socket for a while.
       session.linger = clock.setTimeout(() => {

@@ -93,7 +93,7 @@ test("closing every tab of a profile closes its socket, but only after the linge
   expect(Date.now() - lastClosedAt).toBeGreaterThanOrEqual(linger)
 })
 
-test('moving between pages keeps the socket: no reconnect within the linger', async ({ signedIn, openTabs, api, server }) => {
+test('moving between pages keeps the socket: no reconnect within the linger', async ({ signedIn, openTabs, api }) => {
   const alice = await signedIn('alice')
   const [tab] = await openTabs(alice, 1)
   await expectOpen([tab!])
@@ -103,7 +103,6 @@ test('moving between pages keeps the socket: no reconnect within the linger', as
   const after = await tab!.evaluate(() => (window.callHub.status.type === 'open' ? window.callHub.status.since : 0))
   expect(after).toBe(since)
   expect(await api.stats()).toEqual({ 'Tutor:1': 1 })
-  void server
 })
 
 test('a signed-out page opens nothing and throws nothing', async ({ browser, server, api }) => {
