@@ -37,6 +37,8 @@ interface AttachedTab {
 
 /** Every attached tab by its id, whichever port it came through. */
 const attachedTabs = new Map<string, AttachedTab>()
+/** Events waiting to go to each live tab handle (for the counters). */
+const backlogs = new Map<string, () => number>()
 
 /**
  * Sends a tab its events with at most one `deliver` call in flight, never awaited by the hub: an event
@@ -71,6 +73,8 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
       },
     )
   }
+  const backlog = () => queue.length
+  backlogs.set(id, backlog)
   return {
     id,
     push(event) {
@@ -92,6 +96,7 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
       released = true
       liveProxies -= 1
       queue = []
+      if (backlogs.get(id) === backlog) backlogs.delete(id)
       // Comlink never finalizes proxies in a SharedWorker, and a call to a dead port never settles:
       // release the proxy (dropping its pending calls) and close the port ourselves.
       remote[releaseProxy]()
@@ -167,4 +172,10 @@ self.addEventListener('connect', (event) => {
 })
 
 /** For benchmarks and tests: the worker's counters, read through CDP on the shared_worker target. */
-Object.assign(self, { callhubCounters: () => ({ ...hub.counters(), proxies: liveProxies }) })
+Object.assign(self, {
+  callhubCounters: () => {
+    let queued = 0
+    for (const backlog of backlogs.values()) queued += backlog()
+    return { ...hub.counters(), proxies: liveProxies, queued }
+  },
+})

@@ -11,6 +11,25 @@ async function sharedWorkers(cdp: CDPSession): Promise<TargetInfo[]> {
   return targetInfos.filter((target) => target.type === 'shared_worker')
 }
 
+/** The worker's own counters, read by evaluating in the shared_worker target. */
+async function workerCounters(browser: Browser): Promise<Record<string, number>> {
+  const cdp = await browserSession(browser)
+  const [worker] = await sharedWorkers(cdp)
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: worker!.targetId, flatten: false })) as { sessionId: string }
+  const answer = new Promise<string>((resolve) => {
+    cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+      const message = JSON.parse(event.message) as { id?: number; result?: { result?: { value?: string } } }
+      if (message.id === 1) resolve(message.result?.result?.value ?? '{}')
+    })
+  })
+  const expression = 'JSON.stringify(self.callhubCounters())'
+  await cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }) })
+  const counters = JSON.parse(await answer) as Record<string, number>
+  await cdp.send('Target.detachFromTarget', { sessionId })
+  await cdp.detach()
+  return counters
+}
+
 async function browserSession(browser: Browser): Promise<CDPSession> {
   return browser.newBrowserCDPSession()
 }
@@ -176,4 +195,43 @@ test('nothing is lost: 20 drops while calls are placed, and every call rings in 
     await expect.poll(async () => (await rangIn(tab)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(placed.length)
     expect([...(await rangIn(tab))].sort((a, b) => a - b)).toEqual(placed)
   }
+})
+
+test('a tab that stops answering gets a snapshot instead of an endless backlog, and catches up after', async ({ browser, signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice', { modal: false })
+  const [stuck, live] = await openTabs(alice, 2)
+  await expectOpen([stuck!, live!])
+  // A stand-in for a frozen tab: it takes the worker's events but its answers are held back, as a frozen
+  // page's would be, until it "thaws" and they go out in order.
+  await stuck!.evaluate(() => {
+    const post = MessagePort.prototype.postMessage
+    const held: Array<[MessagePort, unknown, unknown[]]> = []
+    MessagePort.prototype.postMessage = function (this: MessagePort, message: unknown, ...rest: unknown[]) {
+      const reply = message as { id?: string; type?: string } | null
+      if (reply?.id !== undefined && (reply.type === 'RAW' || reply.type === 'HANDLER')) return void held.push([this, message, rest])
+      return (post as (message: unknown, ...rest: unknown[]) => void).call(this, message, ...rest)
+    } as typeof post
+    Object.assign(window, {
+      thaw: () => {
+        MessagePort.prototype.postMessage = post
+        for (const [port, message, rest] of held.splice(0)) (post as (message: unknown, ...rest: unknown[]) => void).call(port, message, ...rest)
+      },
+    })
+  })
+  // More events than the worker keeps queued for one tab (1,000).
+  const calls = 1_200
+  for (let id = 1; id <= calls; id += 1) {
+    await api.send('Tutor:1', JSON.stringify({ type: 'call_invitation', call_log_id: id, from_name: `Caller ${id}` }))
+  }
+  await expect.poll(() => live!.evaluate(() => window.callHub.calls.length)).toBe(calls)
+  const counters = await workerCounters(browser)
+  expect(counters.ringing).toBe(calls)
+  expect(counters.queued).toBeGreaterThan(0)
+  expect(counters.queued).toBeLessThanOrEqual(1_000)
+
+  await stuck!.evaluate(() => (window as unknown as { thaw: () => void }).thaw())
+  await expect.poll(() => stuck!.evaluate(() => window.callHub.calls.length)).toBe(calls)
+  await api.send('Tutor:1', JSON.stringify({ type: 'call_cancelled', call_log_id: 1 }))
+  await expect.poll(() => stuck!.evaluate(() => window.callHub.calls.length)).toBe(calls - 1)
+  await expect.poll(async () => (await workerCounters(browser)).queued).toBe(0)
 })
