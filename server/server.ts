@@ -61,7 +61,7 @@ interface Peer {
   key: string | null
 }
 
-/** Room for a 1 MiB dev frame even when JSON escapes every byte (\\u0000 is 6 bytes). */
+/** Room for a 1 MiB dev frame even when JSON escapes every byte (\u0000 is 6 bytes). */
 const MAX_BODY = 8 * 1024 * 1024
 const MAX_DEV_FRAME = 1024 * 1024
 /** The hub drops frames over 64 KiB: an invitation must fit. */
