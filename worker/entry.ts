@@ -30,15 +30,13 @@ const hub = createHub({
 let liveProxies = 0
 
 interface AttachedTab {
-  handle: TabHandle & { release(): void }
+  handle: TabHandle & { queued(): number; release(): void }
   liveness: AbortController
   dispose(): void
 }
 
 /** Every attached tab by its id, whichever port it came through. */
 const attachedTabs = new Map<string, AttachedTab>()
-/** Events waiting to go to each live tab handle (for the counters). */
-const backlogs = new Map<string, () => number>()
 
 /**
  * Sends a tab its events with at most one `deliver` call in flight, never awaited by the hub: an event
@@ -48,7 +46,7 @@ const backlogs = new Map<string, () => number>()
 /** A tab that stops taking events (frozen, say) while it lives keeps at most this many queued. */
 const MAX_BACKLOG = 1_000
 
-function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { release(): void } {
+function createTabHandle(id: string, events: MessagePort, onError: (error: unknown) => void): TabHandle & { queued(): number; release(): void } {
   const remote = wrap<TabEvents>(events)
   liveProxies += 1
   let queue: HubEvent[] = []
@@ -73,8 +71,6 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
       },
     )
   }
-  const backlog = () => queue.length
-  backlogs.set(id, backlog)
   return {
     id,
     push(event) {
@@ -91,12 +87,12 @@ function createTabHandle(id: string, events: MessagePort, onError: (error: unkno
         queueMicrotask(flush)
       }
     },
+    queued: () => queue.length,
     release() {
       if (released) return
       released = true
       liveProxies -= 1
       queue = []
-      if (backlogs.get(id) === backlog) backlogs.delete(id)
       // Comlink never finalizes proxies in a SharedWorker, and a call to a dead port never settles:
       // release the proxy (dropping its pending calls) and close the port ourselves.
       remote[releaseProxy]()
@@ -175,7 +171,7 @@ self.addEventListener('connect', (event) => {
 Object.assign(self, {
   callhubCounters: () => {
     let queued = 0
-    for (const backlog of backlogs.values()) queued += backlog()
+    for (const tab of attachedTabs.values()) queued += tab.handle.queued()
     return { ...hub.counters(), proxies: liveProxies, queued }
   },
 })

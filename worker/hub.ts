@@ -293,15 +293,15 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
-  function requireSession(tabId: string): { tab: TabState; session: Session } {
+  function requireSession(tabId: string): Session {
     const tab = tabs.get(tabId)
     if (tab === undefined) throw new TabNotAttachedError('[callhub] this tab is not attached to the hub: call attach first')
     if (tab.session === null) throw new CallNotRingingError('[callhub] this tab has no signed-in profile, so no call rings here')
-    return { tab, session: tab.session }
+    return tab.session
   }
 
   function answer(tabId: string, callLogId: CallLogId, reason: 'accepted' | 'declined'): Invitation {
-    const { session } = requireSession(tabId)
+    const session = requireSession(tabId)
     const key = callKey(callLogId)
     const call = session.ringing.get(key)
     if (call === undefined) throw new CallNotRingingError(`[callhub] call ${key} is not ringing (answered, ended or expired)`)

@@ -13,6 +13,8 @@ export interface Api {
   url: string
   login(username: string): Promise<string>
   stats(): Promise<Record<string, number>>
+  /** The server's totals per profile key since it started: socket upgrades tried, and sockets authenticated. */
+  totals(): Promise<{ attempts: Record<string, number>; authenticated: Record<string, number> }>
   call(token: string, to: string, body?: Record<string, unknown>): Promise<{ call_log_id: number; conversation_id: number }>
   cancel(token: string, callLogId: number): Promise<number>
   callStatus(token: string, callLogId: number): Promise<string>
@@ -55,6 +57,10 @@ export function createApi(url: string): Api {
     },
     async stats() {
       return (await ok<{ connections: Record<string, number> }>(await fetch(`${url}/api/stats`))).connections
+    },
+    async totals() {
+      const { attempts, authenticated } = await ok<{ attempts: Record<string, number>; authenticated: Record<string, number> }>(await fetch(`${url}/api/stats`))
+      return { attempts, authenticated }
     },
     async call(token, to, body = {}) {
       const { profile_type, profile_id } = splitKey(to)

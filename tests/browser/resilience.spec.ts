@@ -53,11 +53,11 @@ test('offline stops the retries and shows in the status; online connects at once
   await alice.setOffline(true)
   for (const tab of tabs) await expect.poll(async () => (await statusOf(tab)).type).toBe('offline')
   await expect.poll(() => api.stats()).toEqual({})
-  const attempts = (await (await fetch(`${api.url}/api/stats`)).json()) as { attempts: Record<string, number> }
+  const attempts = await api.totals()
   await alice.setOffline(false)
   await expectOpen(tabs)
   await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1 })
-  const after = (await (await fetch(`${api.url}/api/stats`)).json()) as { attempts: Record<string, number> }
+  const after = await api.totals()
   // Offline made no attempt; online made exactly one.
   expect(after.attempts['Tutor:1']).toBe(attempts.attempts['Tutor:1']! + 1)
 })
@@ -71,8 +71,7 @@ test('rejected credentials stop the retries until a new token arrives, which the
   await api.drop()
   for (const tab of tabs) await expect.poll(async () => (await statusOf(tab)).type).toBe('unauthorized')
   expect((await statusOf(tabs[1]!)).type === 'unauthorized' && (await statusOf(tabs[1]!)).lastClose?.code).toBe(4401)
-  const stats = async () => (await (await fetch(`${api.url}/api/stats`)).json()) as { attempts: Record<string, number>; authenticated: Record<string, number> }
-  const before = await stats()
+  const before = await api.totals()
   // With a 10 ms backoff a retry loop would have made many attempts by now; there is exactly the one that failed.
   expect(before.attempts['Tutor:1']).toBe(2)
 
@@ -82,7 +81,7 @@ test('rejected credentials stop the retries until a new token arrives, which the
     dispatchEvent(new Event('callhub:identity'))
   }, newToken)
   await expectOpen(tabs)
-  const after = await stats()
+  const after = await api.totals()
   expect(after.attempts['Tutor:1']).toBe(3)
   expect(after.authenticated['Tutor:1']).toBe(2)
 })
@@ -100,7 +99,7 @@ test('logout closes the socket at once, closes the dialogs everywhere, and nothi
     await expect.poll(async () => (await statusOf(tab)).type).toBe('signed-out')
   }
   await expect.poll(() => api.stats(), { timeout: 10_000 }).toEqual({})
-  const { attempts } = (await (await fetch(`${api.url}/api/stats`)).json()) as { attempts: Record<string, number> }
+  const { attempts } = await api.totals()
   expect(attempts['Tutor:1']).toBe(1)
 })
 
@@ -128,7 +127,7 @@ test('when the worker is closed, every tab notices, starts a new one, and delive
     await expect.poll(async () => (await statusOf(tab)).type === 'open' && (await statusOf(tab)).tabs).toBe(3)
   }
   await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1 })
-  const { authenticated } = (await (await fetch(`${api.url}/api/stats`)).json()) as { authenticated: Record<string, number> }
+  const { authenticated } = await api.totals()
   expect(authenticated['Tutor:1']).toBe(2)
   await api.call(await api.login('bob'), 'Tutor:1')
   for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
@@ -161,14 +160,13 @@ test('reloading the only tab keeps the socket: no new connection on the server',
   const alice = await signedIn('alice')
   const [tab] = await openTabs(alice, 1)
   await expectOpen([tab!])
-  const stats = async () => (await (await fetch(`${api.url}/api/stats`)).json()) as { authenticated: Record<string, number> }
-  expect((await stats()).authenticated).toEqual({ 'Tutor:1': 1 })
+  expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': 1 })
   await tab!.reload()
   await tab!.waitForFunction(() => window.callHub !== undefined)
   await expectOpen([tab!])
   await tab!.goto('/reels.html')
   await expectOpen([tab!])
-  expect((await stats()).authenticated).toEqual({ 'Tutor:1': 1 })
+  expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': 1 })
   expect(await api.stats()).toEqual({ 'Tutor:1': 1 })
 })
 
