@@ -1,4 +1,5 @@
-import type { Profile, TabIdentity } from '../protocol'
+import { TokenRejectedError } from '../protocol/errors'
+import type { Profile, TabIdentity } from '../protocol/port'
 
 /** The user as `GET /api/me` returns it on the platform. */
 export interface Me {
@@ -20,15 +21,14 @@ export interface IdentityOptions {
   fetchMe?: (token: string) => Promise<Me>
   /** @default `/ws/{profile_id}/{profile_type}` on the page's origin, ws: or wss: to match */
   socketUrl?: (profile: Profile) => string
+  /**
+   * The backend's origin when it is not the page's (`https://api.example.com`): `/api/me` and the socket go
+   * there. The backend must allow the page's origin (CORS). @default the page's origin
+   */
+  apiBase?: string
 }
 
-/** `GET /api/me` answered with a status that says the token is no good. */
-export class TokenRejectedError extends Error {
-  override name = 'TokenRejectedError'
-  constructor(readonly status: number) {
-    super(`[callhub] /api/me answered ${status}: the token was rejected; sign in again`)
-  }
-}
+export { TokenRejectedError }
 
 export type ResolvedIdentity = TabIdentity | { type: 'unauthorized'; code: number; reason: string }
 
@@ -49,30 +49,38 @@ export const defaultGetActiveRole = (): string | null => readStorage('active_rol
 
 const ME_TIMEOUT = 10_000
 
-export async function defaultFetchMe(token: string): Promise<Me> {
-  const response = await fetch('/api/me', {
+/** Tokens and roles longer than this are not used (a 1 MB token would only earn a 431, forever). */
+const MAX_TOKEN_LENGTH = 8_192
+const MAX_ROLE_LENGTH = 32
+
+export async function defaultFetchMe(token: string, apiBase?: string): Promise<Me> {
+  const response = await fetch(new URL('/api/me', apiBase ?? location.href), {
     headers: { authorization: `Bearer ${token}` },
-    credentials: 'same-origin',
+    credentials: apiBase === undefined ? 'same-origin' : 'omit',
     // A hung request must not leave the tab `connecting` for ever: fail, and the caller retries.
     signal: AbortSignal.timeout(ME_TIMEOUT),
   })
-  if (response.status === 401 || response.status === 403) throw new TokenRejectedError(response.status)
+  // 408 and 429 say "later"; any other 4xx says this token will never do.
+  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+    throw new TokenRejectedError(response.status)
+  }
   if (!response.ok) throw new Error(`[callhub] /api/me answered ${response.status}`)
   const me: unknown = await response.json()
   if (typeof me !== 'object' || me === null) throw new Error('[callhub] /api/me did not answer a JSON object')
   return me as Me
 }
 
-export function defaultSocketUrl(profile: Profile): string {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${scheme}//${location.host}/ws/${encodeURIComponent(String(profile.id))}/${encodeURIComponent(profile.type)}`
+export function defaultSocketUrl(profile: Profile, apiBase?: string): string {
+  const url = new URL(`/ws/${encodeURIComponent(String(profile.id))}/${encodeURIComponent(profile.type)}`, apiBase ?? location.href)
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  return url.href
 }
 
 function profileIdOf(me: Me, role: string): number | string | null {
   const field = `${role}_profile_id`
   const value = Object.prototype.hasOwnProperty.call(me, field) ? me[field] : null
   if (typeof value === 'number' && Number.isFinite(value)) return value
-  if (typeof value === 'string' && value.trim() !== '') return value.trim()
+  if (typeof value === 'string' && value.trim() !== '' && value.length <= 128) return value.trim()
   return null
 }
 
@@ -82,11 +90,14 @@ function profileIdOf(me: Me, role: string): number | string | null {
  */
 export async function resolveIdentity(options: IdentityOptions = {}): Promise<ResolvedIdentity> {
   const {
-    getToken = defaultGetToken, getActiveRole = defaultGetActiveRole, fetchMe = defaultFetchMe,
-    socketUrl = defaultSocketUrl,
+    apiBase, getToken = defaultGetToken, getActiveRole = defaultGetActiveRole,
+    fetchMe = (token: string) => defaultFetchMe(token, apiBase), socketUrl = (profile: Profile) => defaultSocketUrl(profile, apiBase),
   } = options
   const token = getToken()
   if (!token) return { type: 'signed-out' }
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+    return { type: 'unauthorized', code: 0, reason: `[callhub] the token is not a string of at most ${MAX_TOKEN_LENGTH} characters: sign in again` }
+  }
   let me: Me
   try {
     me = await fetchMe(token)
@@ -97,7 +108,7 @@ export async function resolveIdentity(options: IdentityOptions = {}): Promise<Re
   const roles = Array.isArray(me.roles) ? me.roles.filter((role): role is string => typeof role === 'string') : []
   const serverRole = typeof me.active_role === 'string' ? me.active_role : null
   const role = (getActiveRole() || serverRole || roles[0] || '').toLowerCase()
-  if (!/^[a-z]+$/.test(role)) return { type: 'no-profile', role: null }
+  if (role.length > MAX_ROLE_LENGTH || !/^[a-z]+$/.test(role)) return { type: 'no-profile', role: null }
   const id = profileIdOf(me, role)
   if (id === null) return { type: 'no-profile', role }
   const profile: Profile = { id, type: role.charAt(0).toUpperCase() + role.slice(1) }

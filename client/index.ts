@@ -1,52 +1,69 @@
 /**
- * The page side of callhub: one import on every page.
+ * The page side of callhub: one import (or one script tag) on every page.
  *
  *   const hub = connectCallHub()
  *   const off = hub.on('invitation', (call) => …)
  *
- * It resolves who is signed in, attaches the tab to the one SharedWorker, and renders the incoming-call
- * dialog. The worker owns the socket; this file never opens one.
+ * It resolves who is signed in, links the tab to the host that runs the hub (the shared worker), mirrors
+ * what the hub decides, and renders the incoming-call dialog from that mirror. It never opens a socket.
  */
-import { expose, releaseProxy, transfer, wrap } from 'comlink'
-import type { Remote } from 'comlink'
-import { callKey } from '../protocol'
-import type {
-  CallLogId, HubApi, HubEvent, HubSettings, Invitation, Presence, Settled, Status, TabEvents, TabIdentity,
-} from '../protocol'
-import { retryDelay } from '../worker/backoff'
-import { createAttention } from './attention'
-import type { Sound } from './attention'
-import { createDialogLayer, defaultStrings } from './dialog'
-import type { DialogLayer, DialogStrings } from './dialog'
+import { CallNotRingingError, HubClosedError, InvalidInputError } from '../protocol/errors'
+import type { HubEvent, HubSettings, HubStatus, Interests, Presence, Status } from '../protocol/port'
+import { isObject, profileKey } from '../protocol/wire'
+import type { CallLogId, Invitation } from '../protocol/wire'
+import { retryDelay } from '../core/backoff'
+import { newId } from '../core/ids'
+import { OUTBOX_WAIT } from '../core/connection'
+import { createAttention } from '../ui/attention'
+import type { Sound } from '../ui/attention'
+import { createDialogLayer, defaultStrings } from '../ui/dialog'
+import type { DialogLayer, DialogStrings } from '../ui/dialog'
 import { identityKeys, resolveIdentity } from './identity'
-import type { IdentityOptions } from './identity'
+import type { IdentityOptions, ResolvedIdentity } from './identity'
+import { createLink } from './link'
+import type { Link, LinkState } from './link'
+import { emptyMirror, leaveProfile, reduceAll } from './mirror'
+import type { Mirror, MirrorEvent } from './mirror'
+import { sharedWorkerConnector } from './shared-worker'
+import { startSharedWorker } from './worker'
 
-export type { CallLogId, Invitation, Settled, Status } from '../protocol'
-export type { DialogStrings } from './dialog'
-export type { Sound } from './attention'
+export {
+  CallNotRingingError, HubClosedError, HubNotConnectedError, HubTimeoutError, HubWorkerLostError, InvalidInputError,
+  MessageDroppedError, TabNotAttachedError, TokenRejectedError,
+} from '../protocol/errors'
+export type { CallLogId, Invitation } from '../protocol/wire'
+export type { BackendOptions, HubSettings, HostMode, Settled, SettleReason, Status } from '../protocol/port'
+export type { DialogStrings } from '../ui/dialog'
+export type { Sound } from '../ui/attention'
 export type { IdentityOptions, Me } from './identity'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
-  /** Render the built-in dialog. `false` for apps that render their own from the events. @default true */
+  /** Render the built-in dialog. `false` for apps that render their own from `subscribeCalls`. @default true */
   modal?: boolean
   /** Replace any of the dialog's strings (localisation). */
   strings?: Partial<DialogStrings>
   /** Where the dialog's host element goes. @default document.body */
   container?: HTMLElement
-  /** How long a call to the worker may take before it rejects with `HubTimeoutError`, in ms. @default 5000 */
+  /** Relative caller avatars resolve against this URL (the backend's origin). @default the page's URL */
+  avatarBase?: string
+  /** How long a call to the host may take before it rejects with `HubTimeoutError`, in ms. @default 5000 */
   requestTimeout?: number
   /** A ringtone URL, or false for silence. Exactly one tab of a profile rings. @default a generated tone */
   ringtone?: string | false
   /** A system notification when no tab is visible, if the page already has permission (never asked). @default true */
   notifications?: boolean
+  /** The host's log lines appear in this tab's console. @default false */
+  debug?: boolean
 }
 
 export interface CallHubEvents {
   status: Status
   invitation: Invitation
-  settled: Settled
+  settled: import('../protocol/port').Settled
   /** A call rang out unanswered (also delivered as `settled` with reason `expired`). */
   missed: Invitation
+  /** A frame that is not a call frame (chat, …), as the socket received it. Listening tells the host to send them. */
+  message: string
 }
 
 export interface CallHub {
@@ -54,97 +71,130 @@ export interface CallHub {
   readonly status: Status
   /** Calls ringing now, oldest first. */
   readonly calls: Invitation[]
+  /** Missed calls not yet dismissed in any tab of the profile, oldest first. */
+  readonly missed: readonly Invitation[]
   /** This tab is the one that plays the ringtone (the focused visible tab, else the last one seen). */
   readonly ringsHere: boolean
   /** The ringtone in this tab: `blocked` when the browser refused autoplay (the dialog says how to fix it). */
   readonly sound: Sound
   /** Calls back at once with the current status, then on every change. Returns the unsubscribe. */
   subscribe(listener: (status: Status) => void): () => void
+  /** Calls back at once with the ringing calls, then whenever they change. Returns the unsubscribe. */
+  subscribeCalls(listener: (calls: Invitation[]) => void): () => void
   /** Returns the unsubscribe. */
   on<E extends keyof CallHubEvents>(event: E, listener: (value: CallHubEvents[E]) => void): () => void
-  /** Answers a ringing call; every other tab closes its dialog. Resolves with the invitation (its offer). */
+  /**
+   * Answers a ringing call; every other tab closes its dialog. Resolves once the backend confirmed the answer
+   * (where it confirms), with the invitation and its offer; rejects with `CallNotRingingError` if the call
+   * ended meanwhile or another tab or device answered first.
+   */
   accept(callLogId: CallLogId): Promise<Invitation>
   decline(callLogId: CallLogId): Promise<void>
+  /** Writes one frame (an object with a string `type`, or its JSON text) on the profile's socket. */
+  send(frame: object | string): Promise<void>
+  /** Changes the connection settings of this profile's session, for every tab of it. */
+  configure(settings: HubSettings): Promise<void>
+  /** Dismisses a missed-call notice in every tab of the profile. */
+  dismissMissed(callLogId: CallLogId): Promise<void>
   /** Re-reads the identity (token, active role) now. */
   refresh(): Promise<void>
   /** Detaches this tab; its dialogs close. The hub cannot be reopened: call `connectCallHub` again. */
   close(): void
 }
 
-/** A call to the worker got no answer in time. */
-export class HubTimeoutError extends Error {
-  override name = 'HubTimeoutError'
-}
-/** The worker died (or was closed) while a call to it was pending; the hub starts a new one. */
-export class HubWorkerLostError extends Error {
-  override name = 'HubWorkerLostError'
-}
-/** The hub was closed with `close()`. */
-export class HubClosedError extends Error {
-  override name = 'HubClosedError'
-}
-
-interface Link {
-  api: Remote<HubApi>
-  /** The identity the worker last heard from this tab. */
-  identity: TabIdentity
-  port: MessagePort
-  events: MessagePort
-  /** Aborts the wait for the worker's lock when the link is dropped on purpose. */
-  watch: AbortController
-}
+/** Where the tab stands with its own identity, before and besides anything the hub says. */
+type Identity =
+  | { type: 'resolving' }
+  | { type: 'resolved'; resolved: ResolvedIdentity }
+  /** `/api/me` could not be reached: a new attempt at `retryAt`. */
+  | { type: 'waiting'; attempt: number; retryAt: number }
 
 type Listener<T> = (value: T) => void
 
+/** The status fields of a tab with no profile. */
+const none = { profileKey: null, tabs: 0, lastClose: null }
+
+/** Requests that wait on the backend (an ack, the outbox) get this much longer than `requestTimeout`. */
+const BACKEND_WAIT = OUTBOX_WAIT
+
 export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
-    modal = true, strings, container, requestTimeout = 5_000, getToken, getActiveRole, fetchMe, socketUrl,
-    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug, ringtone, notifications,
+    modal = true, strings, container, avatarBase, requestTimeout = 5_000, ringtone, notifications, debug = false,
+    getToken, getActiveRole, fetchMe, socketUrl, apiBase,
+    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend,
   } = options
-  const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl }
-  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug }
-  const tabId = crypto.randomUUID()
+  const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
+  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend }
+  const tabId = newId()
   const listeners: { [E in keyof CallHubEvents]: Set<Listener<CallHubEvents[E]>> } = {
-    status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(),
+    status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(), message: new Set(),
   }
-  const ringing = new Map<string, Invitation>()
-  const pending = new Set<(error: Error) => void>()
-  let status: Status = { type: 'connecting', attempt: 0, profileKey: null, tabs: 0, lastClose: null }
-  let identity: TabIdentity = { type: 'signed-out' }
-  let link: Link | null = null
-  let linking: Promise<Link> | null = null
-  let closed = false
+  const callListeners = new Set<Listener<Invitation[]>>()
+  let mirror: Mirror = emptyMirror
+  let identity: Identity = { type: 'resolving' }
   let resolving = 0
   let identityRetry: ReturnType<typeof setTimeout> | null = null
   let identityFailures = 0
-  let workerLosses = 0
-  const dialogs: DialogLayer | null = modal
-    ? createDialogLayer({ onAccept: (id) => accept(id), onDecline: (id) => decline(id), strings, container })
-    : null
-  let ringer = false
-  let anyVisible = true
+  let closed = false
   let sound: Sound = 'off'
-  const attention = createAttention({
-    ringtone,
-    notifications,
-    titleText: strings?.title ?? defaultStrings.title,
-    notificationTitle: strings?.notification ?? defaultStrings.notification,
-    onSound: (next) => {
-      sound = next
-      markRinging()
-    },
+  let status: Status = computeStatus()
+  let interests: Interests = { messages: false, debug }
+  let dialogs: DialogLayer | null = null
+  let attention: ReturnType<typeof createAttention> | null = null
+
+  // SharedWorker is missing in some browsers (Android WebViews, some privacy modes); Web Locks outside
+  // secure contexts. Neither may take the page's own script down.
+  const missing = typeof SharedWorker === 'undefined' ? 'SharedWorker' : null
+  const locks = typeof navigator !== 'undefined' && navigator.locks !== undefined ? navigator.locks : null
+
+  const link: Link = createLink({
+    tabId,
+    locks,
+    requestTimeout,
+    connect: sharedWorkerConnector(startSharedWorker, 'callhub'),
+    attachRequest: () => ({
+      tabId,
+      identity: hostIdentity(),
+      online: navigator.onLine,
+      presence: presence(),
+      settings,
+      interests,
+      calls: [...mirror.calls.values()],
+    }),
+    onEvents: (events) => apply(events),
+    onState: (state) => linkChanged(state),
+    log: (line) => console.warn(`[callhub] ${line}`),
   })
+  /** The identity the host last heard from this tab (attach carries it; identify changes it). */
+  let toldHost: ReturnType<typeof hostIdentity> | null = null
 
-  function markRinging(): void {
-    dialogs?.setRinging(ringer && ringing.size > 0, sound)
+  function hostIdentity() {
+    if (identity.type !== 'resolved') return { type: 'signed-out' } as const
+    const { resolved } = identity
+    // A rejected token is, for the host, a signed-out tab: it closes that profile's socket.
+    return resolved.type === 'unauthorized' ? ({ type: 'signed-out' } as const) : resolved
   }
 
-  function updateAttention(): void {
-    attention.update({ ringer, anyVisible, calls: ringing })
-    markRinging()
+  function presence(): Presence {
+    return { visible: document.visibilityState === 'visible', focused: document.hasFocus() }
   }
 
-  const presence = (): Presence => ({ visible: document.visibilityState === 'visible', focused: document.hasFocus() })
+  /** The tab's status: the hub's while the tab is linked to it with a profile, else what the tab knows itself. */
+  function computeStatus(): Status {
+    const mode = { mode: 'shared-worker' as const, modeReason: null }
+    if (closed) return { type: 'closed', reason: 'closed by the page', ...none, ...mode }
+    if (identity.type === 'resolving') return { type: 'connecting', attempt: 0, ...none, ...mode }
+    if (identity.type === 'waiting') return { type: 'waiting', attempt: identity.attempt, retryAt: identity.retryAt, ...none, ...mode }
+    const { resolved } = identity
+    if (resolved.type !== 'profile') return { ...resolved, ...none, ...mode }
+    if (missing !== null) return { type: 'closed', reason: `this browser has no ${missing}`, ...none, ...mode }
+    const key = profileKey(resolved.profile)
+    const state = link.state
+    if (state.type === 'attached' && mirror.status.profileKey === key) return { ...mirror.status, ...mode }
+    if (state.type === 'failed') return { type: 'closed', reason: state.reason, ...none, profileKey: key, ...mode }
+    const attempt = state.type === 'lost' || state.type === 'attaching' ? state.attempt : 0
+    return { type: 'connecting', attempt, profileKey: key, tabs: 0, lastClose: mirror.status.lastClose, ...mode }
+  }
 
   function emit<E extends keyof CallHubEvents>(event: E, value: CallHubEvents[E]): void {
     for (const listener of [...listeners[event]]) {
@@ -156,205 +206,79 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     }
   }
 
-  function setStatus(next: Status): void {
+  function updateStatus(): void {
+    const next = computeStatus()
+    if (sameStatus(next, status)) return
     status = next
     emit('status', next)
   }
 
-  // Web Locks exist only in secure contexts (https, localhost); SharedWorker is missing in some browsers.
-  const missing = typeof SharedWorker === 'undefined' ? 'SharedWorker' : navigator.locks === undefined ? 'Web Locks (https or localhost only)' : null
-
-  // The tab holds a Web Lock named for itself for its whole life; the worker waits for it to learn that the
-  // tab is gone, since Chromium fires no MessagePort close event (whatwg/html#1766).
-  let releaseTabLock: () => void = () => {}
-  const tabLockHeld = new Promise<void>((resolve, reject) => {
-    if (missing !== null) return
-    navigator.locks
-      .request(`callhub:tab:${tabId}`, () => {
-        if (closed) return reject(new HubClosedError('[callhub] the hub was closed before it attached'))
-        resolve()
-        return new Promise<void>((release) => {
-          releaseTabLock = release
-        })
-      })
-      .catch((error: unknown) => reject(new Error(`[callhub] could not take this tab's Web Lock: ${String(error)}`)))
-  })
-  tabLockHeld.catch(() => {
-    // Reported by the attach that awaits it.
-  })
-
-  /** Every call to the worker settles: with its answer, a timeout, the worker's death, or `close()`. */
-  function settleWithin<T>(what: string, call: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const fail = (error: Error) => {
-        clearTimeout(timer)
-        pending.delete(fail)
-        reject(error)
-      }
-      const timer = setTimeout(() => {
-        fail(new HubTimeoutError(`[callhub] the worker did not answer ${what} within ${requestTimeout} ms`))
-      }, requestTimeout)
-      pending.add(fail)
-      call().then(
-        (value) => {
-          clearTimeout(timer)
-          pending.delete(fail)
-          resolve(value)
-        },
-        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
-      )
-    })
-  }
-
-  function failPending(error: Error): void {
-    for (const fail of [...pending]) fail(error)
-  }
-
-  const tabEvents: TabEvents = {
-    deliver(events: HubEvent[]) {
-      if (closed) return
-      for (const event of events) receive(event)
-    },
-  }
-
-  function receive(event: HubEvent): void {
-    if (event.type === 'snapshot') applySnapshot(event.status, event.calls)
-    else if (event.type === 'status') {
-      if (identity.type === 'profile') setStatus(event.status)
-    } else if (event.type === 'invitation') ring(event.invitation)
-    else if (event.type === 'settled') settle(event.settled)
-    else if (event.type === 'ringer') {
-      ringer = event.ringer
-      anyVisible = event.anyVisible
-      updateAttention()
-    } else console.info(`[callhub worker] ${event.line}`)
-  }
-
-  /**
-   * The worker ends calls, but a tab must not ring forever if the worker is gone for good (a deploy removed
-   * its script): each call also ends here a little after its expiry.
-   */
-  const localExpiry = new Map<string, ReturnType<typeof setTimeout>>()
-  const LOCAL_EXPIRY_GRACE = 5_000
-
-  function ring(invitation: Invitation): void {
-    const key = callKey(invitation.callLogId)
-    if (ringing.has(key)) return
-    ringing.set(key, invitation)
-    if (invitation.expiresAt !== null) {
-      const wait = Math.min(Math.max(0, invitation.expiresAt - Date.now()) + LOCAL_EXPIRY_GRACE, 2 ** 31 - 1)
-      localExpiry.set(key, setTimeout(() => settle({ callLogId: invitation.callLogId, reason: 'expired', here: false, invitation }), wait))
-    }
-    dialogs?.show(invitation)
-    updateAttention()
-    emit('invitation', invitation)
-  }
-
-  function settle(settled: Settled): void {
-    const key = callKey(settled.callLogId)
-    clearTimeout(localExpiry.get(key))
-    localExpiry.delete(key)
-    if (!ringing.delete(key)) return
-    dialogs?.settle(settled)
-    updateAttention()
-    emit('settled', settled)
-    if (settled.reason === 'expired') emit('missed', settled.invitation)
-  }
-
-  function applySnapshot(snapshotStatus: Status, calls: Invitation[]): void {
-    if (identity.type === 'profile') setStatus(snapshotStatus)
-    const current = new Set(calls.map((call) => callKey(call.callLogId)))
-    for (const invitation of [...ringing.values()]) {
-      // The worker no longer knows this call (it was restarted, or the tab was asleep): as far as we
-      // can tell, it ended.
-      if (!current.has(callKey(invitation.callLogId))) {
-        settle({ callLogId: invitation.callLogId, reason: 'ended', here: false, invitation })
+  /** Renders the mirror, then tells the page's listeners what changed, in order. */
+  function publish(before: Mirror, emitted: MirrorEvent[]): void {
+    updateStatus()
+    render()
+    if (mirror.calls !== before.calls) {
+      const calls = [...mirror.calls.values()]
+      for (const listener of [...callListeners]) {
+        try {
+          listener(calls)
+        } catch (error) {
+          console.error('[callhub] a calls listener threw:', error)
+        }
       }
     }
-    for (const invitation of calls) ring(invitation)
-  }
-
-  function dropLink(current: Link): void {
-    if (link === current) link = null
-    current.watch.abort()
-    current.api[releaseProxy]()
-    current.events.close()
-    current.port.close()
-  }
-
-  async function openLink(): Promise<Link> {
-    await tabLockHeld
-    // `type` must be a literal for Vite to bundle the worker. Name and options must be the same on every
-    // page, or Chromium refuses to connect to the running worker. `extendedLifetime` (Chrome 148+) keeps the
-    // worker, and so the socket and the linger, alive while the only tab reloads or navigates; browsers
-    // without it ignore the member, so passing it everywhere is the feature detection.
-    const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
-      type: 'module',
-      name: 'callhub',
-      extendedLifetime: true,
-    })
-    const channel = new MessageChannel()
-    expose(tabEvents, channel.port1)
-    const request = { tabId, identity, online: navigator.onLine, presence: presence(), settings }
-    const current: Link = {
-      api: wrap<HubApi>(worker.port), identity, port: worker.port, events: channel.port1, watch: new AbortController(),
+    for (const event of emitted) {
+      if (event.type === 'invitation') emit('invitation', event.invitation)
+      else if (event.type === 'settled') {
+        dialogs?.notice(event.settled)
+        emit('settled', event.settled)
+        if (event.settled.reason === 'expired') emit('missed', event.settled.invitation)
+      } else if (event.type === 'message') emit('message', event.text)
+      else console.info(`[callhub host] ${event.line}`)
     }
-    let attached: { workerLock: string }
+  }
+
+  function apply(events: HubEvent[]): void {
+    if (closed) return
+    const before = mirror
+    const step = reduceAll(mirror, events)
+    mirror = step.mirror
+    publish(before, step.emitted)
+  }
+
+  function render(): void {
+    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
+    dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
+  }
+
+  function linkChanged(state: LinkState): void {
+    if (state.type === 'attached') toldHost = hostIdentity()
+    else if (mirror.ringer) {
+      // Until a host elects a ringer again, this tab stays quiet.
+      mirror = { ...mirror, ringer: false }
+      render()
+    }
+    if (state.type === 'attached') void tellHost()
+    updateStatus()
+  }
+
+  /** Brings the host up to date with this tab's identity (after a change, or an attach that raced one). */
+  async function tellHost(): Promise<void> {
+    const next = hostIdentity()
+    if (link.state.type !== 'attached' || toldHost === next) return
     try {
-      attached = await settleWithin('attach', () => current.api.attach(request, transfer(channel.port2, [channel.port2])))
+      await link.call('identify', (calls) => calls.identify(next))
+      toldHost = next
     } catch (error) {
-      dropLink(current)
-      throw error
+      if (!closed) console.warn(`[callhub] could not tell the host who is signed in (${String(error)}); it will hear on the next attach`)
     }
-    if (closed) {
-      dropLink(current)
-      throw new HubClosedError('[callhub] the hub was closed while it attached')
-    }
-    link = current
-    workerLosses = 0
-    navigator.locks
-      .request(attached.workerLock, { signal: current.watch.signal }, () => workerLost(current))
-      .catch(() => {
-        // Aborted: this link was dropped on purpose.
-      })
-    return current
   }
 
-  function workerLost(lost: Link): void {
-    if (closed || link !== lost) return
-    console.warn('[callhub] the shared worker is gone: starting a new one')
-    dropLink(lost)
-    failPending(new HubWorkerLostError('[callhub] the shared worker died before it answered; try again'))
-    // The new worker elects a ringer again; until then this tab stays quiet.
-    ringer = false
-    updateAttention()
-    relink()
-  }
-
-  /** Starts a worker and attaches again, backing off while that fails: a worker that dies at start must
-   * not be restarted in a tight loop. */
-  function relink(): void {
-    workerLosses += 1
-    if (identity.type === 'profile') {
-      setStatus({ type: 'connecting', attempt: workerLosses, profileKey: status.profileKey, tabs: 0, lastClose: status.lastClose })
-    }
-    const delay = workerLosses === 1 ? 0 : retryDelay(workerLosses, Math.random())
-    setTimeout(() => {
-      if (closed || link !== null) return
-      connectWorker().catch((error: unknown) => {
-        if (closed) return
-        console.warn(`[callhub] could not attach to the shared worker (${String(error)}); trying again`)
-        relink()
-      })
-    }, delay)
-  }
-
-  function connectWorker(): Promise<Link> {
-    if (link !== null) return Promise.resolve(link)
-    linking ??= openLink().finally(() => {
-      linking = null
-    })
-    return linking
+  function leaveLocally(hubStatus: HubStatus): void {
+    const before = mirror
+    const step = leaveProfile(mirror, hubStatus)
+    mirror = step.mirror
+    publish(before, step.emitted)
   }
 
   async function refresh(): Promise<void> {
@@ -362,7 +286,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     const attempt = ++resolving
     if (identityRetry !== null) clearTimeout(identityRetry)
     identityRetry = null
-    let resolved
+    let resolved: ResolvedIdentity
     try {
       resolved = await resolveIdentity(identityOptions)
     } catch (error) {
@@ -371,56 +295,65 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       const delay = retryDelay(identityFailures, Math.random())
       console.warn(`[callhub] could not resolve the signed-in user (${String(error)}); retrying in ${delay} ms`)
       identityRetry = setTimeout(() => void refresh(), delay)
-      setStatus({ type: 'waiting', attempt: identityFailures, retryAt: Date.now() + delay, profileKey: null, tabs: 0, lastClose: null })
+      identity = { type: 'waiting', attempt: identityFailures, retryAt: Date.now() + delay }
+      updateStatus()
       return
     }
     if (attempt !== resolving || closed) return
     identityFailures = 0
-    // A rejected token is, for the worker, a signed-out tab: it closes that profile's socket.
-    identity = resolved.type === 'unauthorized' ? { type: 'signed-out' } : resolved
-    if (identity.type !== 'profile') {
-      if (resolved.type === 'unauthorized') setStatus({ ...resolved, profileKey: null, tabs: 0, lastClose: null })
-      else if (resolved.type === 'signed-out') setStatus({ type: 'signed-out', profileKey: null, tabs: 0, lastClose: null })
-      else if (resolved.type === 'no-profile') setStatus({ ...resolved, profileKey: null, tabs: 0, lastClose: null })
-      if (resolved.type !== 'no-profile') dialogs?.clear()
-      for (const invitation of [...ringing.values()]) settle({ callLogId: invitation.callLogId, reason: 'signed-out', here: false, invitation })
-    }
-    if (link === null && linking === null && identity.type !== 'profile') return
-    if (missing !== null) {
-      console.warn(`[callhub] this page has no ${missing}: incoming calls cannot be shown here`)
-      setStatus({ type: 'closed', reason: `this browser has no ${missing}`, profileKey: null, tabs: 0, lastClose: null })
+    identity = { type: 'resolved', resolved }
+    if (resolved.type !== 'profile') {
+      if (mirror.calls.size > 0 || mirror.missed.length > 0) leaveLocally({ ...mirror.status, ...none })
+      if (missing === null && link.state.type !== 'idle') void tellHost()
+      updateStatus()
       return
     }
-    try {
-      const current = link ?? (await connectWorker())
-      if (current.identity !== identity) {
-        const next = identity
-        await settleWithin('identify', () => current.api.identify(next))
-        // Only once the worker has it: after a failure the next refresh sends it again.
-        current.identity = next
-      }
-    } catch (error) {
-      if (error instanceof HubWorkerLostError || closed) return
-      console.warn(`[callhub] could not reach the shared worker (${String(error)}); trying again`)
-      if (link === null) relink()
+    if (missing !== null) {
+      console.warn(`[callhub] this page has no ${missing}: incoming calls cannot be shown here`)
+      updateStatus()
+      return
     }
+    if (link.state.type === 'idle') link.start()
+    else void tellHost()
+    updateStatus()
   }
 
-  async function call<T>(what: string, use: (api: Remote<HubApi>) => Promise<T>): Promise<T> {
+  function requireProfile(what: string): void {
     if (closed) throw new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
-    if (link === null && (identity.type !== 'profile' || missing !== null)) {
-      throw Object.assign(new Error('[callhub] no call rings in this tab: it has no connected profile'), { name: 'CallNotRingingError' })
+    if (identity.type !== 'resolved' || identity.resolved.type !== 'profile' || missing !== null) {
+      throw new CallNotRingingError(`[callhub] cannot ${what}: this tab has no connected profile`)
     }
-    const current = link ?? (await connectWorker())
-    return settleWithin(what, () => use(current.api))
   }
 
-  function accept(callLogId: CallLogId): Promise<Invitation> {
-    return call('accept', (api) => api.accept(callLogId))
+  async function accept(callLogId: CallLogId): Promise<Invitation> {
+    requireProfile(`accept call ${String(callLogId)}`)
+    return link.call('accept', (calls) => calls.accept(callLogId), BACKEND_WAIT)
   }
 
-  function decline(callLogId: CallLogId): Promise<void> {
-    return call('decline', (api) => api.decline(callLogId))
+  async function decline(callLogId: CallLogId): Promise<void> {
+    requireProfile(`decline call ${String(callLogId)}`)
+    return link.call('decline', (calls) => calls.decline(callLogId), BACKEND_WAIT)
+  }
+
+  async function send(frame: object | string): Promise<void> {
+    const text = typeof frame === 'string' ? frame : JSON.stringify(frame)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new InvalidInputError('[callhub] send takes an object, or its JSON text: this is not JSON')
+    }
+    if (!isObject(parsed) || typeof parsed.type !== 'string') {
+      throw new InvalidInputError('[callhub] send takes a JSON object with a string "type"')
+    }
+    if (closed) throw new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
+    return link.call('send', (calls) => calls.send(text), BACKEND_WAIT)
+  }
+
+  function setInterests(next: Interests): void {
+    if (next.messages === interests.messages && next.debug === interests.debug) return
+    interests = next
+    if (link.state.type === 'attached') void link.call('setInterests', (calls) => calls.setInterests(next)).catch(() => {})
   }
 
   const onStorage = (event: StorageEvent) => {
@@ -428,25 +361,49 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
   const onIdentity = () => void refresh()
   const onNetwork = () => {
-    const current = link
-    if (current) void settleWithin('setOnline', () => current.api.setOnline(navigator.onLine)).catch(() => {})
+    if (link.state.type === 'attached') void link.call('setOnline', (calls) => calls.setOnline(navigator.onLine)).catch(() => {})
   }
   const onPresence = () => {
-    const current = link
-    if (current) void settleWithin('setPresence', () => current.api.setPresence(presence())).catch(() => {})
+    if (link.state.type === 'attached') void link.call('setPresence', (calls) => calls.setPresence(presence())).catch(() => {})
   }
   const onPageHide = (event: PageTransitionEvent) => {
-    // Only a hint (the Web Lock is the truth), but it lets the worker start the linger at once.
-    if (!event.persisted && link !== null) void link.api.detach().catch(() => {})
+    // Only a hint (the Web Lock is the truth), but it lets the host start the linger at once.
+    if (!event.persisted) link.close()
   }
-  addEventListener('storage', onStorage)
-  addEventListener('callhub:identity', onIdentity)
-  addEventListener('online', onNetwork)
-  addEventListener('offline', onNetwork)
-  addEventListener('pagehide', onPageHide)
-  addEventListener('focus', onPresence)
-  addEventListener('blur', onPresence)
-  document.addEventListener('visibilitychange', onPresence)
+
+  try {
+    if (modal) {
+      dialogs = createDialogLayer({
+        onAccept: accept,
+        onDecline: decline,
+        onDismissMissed: (callLogId) => link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId)),
+        strings,
+        container,
+        avatarBase: avatarBase ?? apiBase,
+      })
+    }
+    attention = createAttention({
+      ringtone,
+      notifications,
+      titleText: strings?.title ?? defaultStrings.title,
+      notificationTitle: strings?.notification ?? defaultStrings.notification,
+      onSound: (next) => {
+        sound = next
+        render()
+      },
+    })
+    addEventListener('storage', onStorage)
+    addEventListener('callhub:identity', onIdentity)
+    addEventListener('online', onNetwork)
+    addEventListener('offline', onNetwork)
+    addEventListener('pagehide', onPageHide)
+    addEventListener('focus', onPresence)
+    addEventListener('blur', onPresence)
+    document.addEventListener('visibilitychange', onPresence)
+  } catch (error) {
+    // A page without the DOM we expect still gets a hub that reports why it shows nothing.
+    console.error('[callhub] could not set up the page side:', error)
+  }
 
   void refresh()
 
@@ -455,10 +412,13 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       return status
     },
     get calls() {
-      return [...ringing.values()]
+      return [...mirror.calls.values()]
+    },
+    get missed() {
+      return mirror.missed
     },
     get ringsHere() {
-      return ringer && ringing.size > 0
+      return mirror.ringer && mirror.calls.size > 0
     },
     get sound() {
       return sound
@@ -468,13 +428,31 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       listener(status)
       return () => void listeners.status.delete(listener)
     },
+    subscribeCalls(listener) {
+      callListeners.add(listener)
+      listener([...mirror.calls.values()])
+      return () => void callListeners.delete(listener)
+    },
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>
       set.add(listener)
-      return () => void set.delete(listener)
+      if (event === 'message') setInterests({ ...interests, messages: true })
+      return () => {
+        set.delete(listener)
+        if (event === 'message' && set.size === 0) setInterests({ ...interests, messages: false })
+      }
     },
     accept,
     decline,
+    send,
+    async configure(next) {
+      requireProfile('configure the connection')
+      await link.call('configure', (calls) => calls.configure(next))
+    },
+    async dismissMissed(callLogId) {
+      requireProfile('dismiss a missed call')
+      await link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId))
+    },
     refresh,
     close() {
       if (closed) return
@@ -487,19 +465,24 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       removeEventListener('focus', onPresence)
       removeEventListener('blur', onPresence)
       document.removeEventListener('visibilitychange', onPresence)
-      attention.dispose()
       if (identityRetry !== null) clearTimeout(identityRetry)
-      failPending(new HubClosedError('[callhub] the hub was closed before the worker answered'))
-      const current = link
-      if (current !== null) {
-        void settleWithin('detach', () => current.api.detach()).catch(() => {}).finally(() => dropLink(current))
-      }
-      releaseTabLock()
+      link.close()
+      attention?.dispose()
       dialogs?.dispose()
-      for (const timer of localExpiry.values()) clearTimeout(timer)
-      localExpiry.clear()
-      ringing.clear()
-      setStatus({ type: 'closed', reason: 'closed by the page', profileKey: null, tabs: 0, lastClose: null })
+      mirror = { ...emptyMirror, status: { ...mirror.status, ...none } }
+      updateStatus()
     },
   }
+}
+
+function sameStatus(a: Status, b: Status): boolean {
+  if (a === b) return true
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Status>
+  for (const key of keys) {
+    const [x, y] = [a[key], b[key]] as unknown[]
+    if (x === y) continue
+    if (key === 'lastClose' && x !== null && y !== null && (x as { at: number }).at === (y as { at: number }).at) continue
+    return false
+  }
+  return true
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 export const distDir = join(root, 'dist')
-const sources = ['client', 'worker', 'protocol', 'demo', 'vite.config.ts', 'package-lock.json']
+const sources = ['client', 'worker', 'core', 'ui', 'protocol', 'demo', 'vite.config.ts', 'package-lock.json']
 
 async function newestMtime(path: string): Promise<number> {
   const info = await stat(path).catch(() => null)

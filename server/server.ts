@@ -428,14 +428,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
         for (const call of calls.values()) {
           if (call.status === 'ringing' && call.toKey === peer.key) ws.send(invitationFrame(call))
         }
+        // After the re-sends: a call the hub knew that was not re-sent has ended.
+        ws.send(JSON.stringify({ type: 'ack', of: 'auth' }))
         return
       }
       if (frame === null) return
       if (frame.type === 'ping') return ws.send(JSON.stringify({ type: 'pong' }))
       if (frame.type === 'call_accepted' || frame.type === 'call_declined') {
         const call = calls.get(Number(frame.call_log_id))
-        // Unknown or finished calls are ignored; the socket stays open.
-        if (call === undefined || call.status !== 'ringing' || call.toKey !== peer.key) return
+        // Unknown or finished calls are refused; the socket stays open.
+        if (call === undefined || call.status !== 'ringing' || call.toKey !== peer.key) {
+          const why = call === undefined ? 'unknown call' : call.toKey !== peer.key ? 'not your call' : `call is ${call.status}`
+          return ws.send(JSON.stringify({ type: 'nack', of: frame.type, call_log_id: frame.call_log_id, reason: why }))
+        }
+        ws.send(JSON.stringify({ type: 'ack', of: frame.type, call_log_id: frame.call_log_id }))
         const accepted = frame.type === 'call_accepted'
         endCall(call, accepted ? 'accepted' : 'declined')
         log(`call ${call.call_log_id}: ${call.status} by ${peer.key}`)

@@ -2,9 +2,9 @@
  * What the two comparator pages share with each other and with callhub: the platform's identity
  * convention, callhub's own frame parser, and callhub's own dialog. Only the transport differs.
  */
-import { createDialogLayer } from '../../client/dialog'
-import { callKey, parseServerFrame } from '../../protocol'
-import type { Invitation } from '../../protocol'
+import { createDialogLayer } from '../../ui/dialog'
+import { callKey, parseServerFrame } from '../../protocol/wire'
+import type { Invitation } from '../../protocol/wire'
 import type { BenchWindow, Probe } from './probe'
 
 export interface SocketIdentity {
@@ -43,21 +43,22 @@ export function createFrameHandler(page: BenchWindow & { benchProbe: Probe }): (
   const noAnswer = () => Promise.resolve()
   const dialogs = options.modal === false
     ? null
-    : createDialogLayer({ onAccept: noAnswer, onDecline: noAnswer, strings: options.strings })
+    : createDialogLayer({ onAccept: noAnswer, onDecline: noAnswer, onDismissMissed: noAnswer, strings: options.strings })
   return (raw) => {
     const frame = parseServerFrame(raw)
     if (frame.type === 'invitation') {
       const key = callKey(frame.invitation.callLogId)
       if (ringing.has(key)) return
       ringing.set(key, frame.invitation)
-      dialogs?.show(frame.invitation)
+      dialogs?.render({ calls: ringing.values(), missed: [], ringer: false, sound: 'off' })
       probe.invitation(key)
     } else if (frame.type === 'end') {
       const key = callKey(frame.callLogId)
       const invitation = ringing.get(key)
       if (invitation === undefined) return
       ringing.delete(key)
-      dialogs?.settle({ callLogId: invitation.callLogId, reason: frame.reason, here: false, invitation })
+      dialogs?.render({ calls: ringing.values(), missed: [], ringer: false, sound: 'off' })
+      dialogs?.notice({ callLogId: invitation.callLogId, reason: frame.reason, here: false, invitation })
       probe.settled(key)
     }
   }

@@ -159,13 +159,38 @@ test('another device answering closes the dialog with a short notice', async ({ 
   }
 })
 
-test('the dialog works from the keyboard: focus on Accept, Tab to Decline, Enter answers, Escape declines', async ({ signedIn, openTabs, api }) => {
+test('a call never takes the keyboard: typing into a field while it arrives keeps every character and answers nothing', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const [tab] = await openTabs(alice, 1)
+  await expectOpen([tab!])
+  const field = tab!.getByRole('searchbox', { name: 'Search tutors' })
+  await field.fill('')
+  await field.focus()
+  const bob = await api.login('bob')
+  await tab!.keyboard.type('hello ')
+  const { call_log_id } = await api.call(bob, 'Tutor:1')
+  await expect(dialogFrom(tab!, 'Bob Bekele')).toBeVisible()
+  // Space and Enter are what would answer a focused button.
+  await tab!.keyboard.type('world ')
+  await tab!.keyboard.press('Enter')
+  await expect(field).toBeFocused()
+  expect(await field.inputValue()).toBe('hello world ')
+  expect(await api.callStatus(bob, call_log_id)).toBe('ringing')
+  await expect(dialogFrom(tab!, 'Bob Bekele')).toBeVisible()
+  // The call is announced for screen readers instead.
+  await expect(tab!.getByRole('alert').filter({ hasText: 'Incoming video call from Bob Bekele' })).toBeAttached()
+})
+
+test('the dialog works from the keyboard: Alt+Shift+C goes to the call, Tab to Decline, Enter answers, Escape declines', async ({ signedIn, openTabs, api }) => {
   const alice = await signedIn('alice')
   const [tab] = await openTabs(alice, 1)
   await expectOpen([tab!])
   const bob = await api.login('bob')
   const first = await api.call(bob, 'Tutor:1')
   const dialog = dialogFrom(tab!, 'Bob Bekele')
+  await expect(dialog).toBeVisible()
+  await expect(dialog.getByRole('button', { name: 'Accept' })).not.toBeFocused()
+  await tab!.keyboard.press('Alt+Shift+KeyC')
   await expect(dialog.getByRole('button', { name: 'Accept' })).toBeFocused()
   await tab!.keyboard.press('Tab')
   await expect(dialog.getByRole('button', { name: 'Decline' })).toBeFocused()
@@ -176,6 +201,8 @@ test('the dialog works from the keyboard: focus on Accept, Tab to Decline, Enter
   await expect(tab!.getByRole('dialog')).toHaveCount(0)
 
   const second = await api.call(bob, 'Tutor:1')
+  await expect(dialog).toBeVisible()
+  await tab!.keyboard.press('Alt+Shift+KeyC')
   await expect(dialog.getByRole('button', { name: 'Accept' })).toBeFocused()
   await tab!.keyboard.press('Escape')
   await expect.poll(() => api.callStatus(bob, second.call_log_id)).toBe('declined')
@@ -200,7 +227,7 @@ test('its strings can be replaced, and modal: false renders nothing but still de
   const [localised] = await openTabs(german, 1)
   await expectOpen([localised!])
   await api.call(await api.login('bob'), 'Tutor:1')
-  await expect(dialogFrom(localised!, 'Bob Bekele').getByRole('button', { name: 'Annehmen' })).toBeFocused()
+  await expect(dialogFrom(localised!, 'Bob Bekele').getByRole('button', { name: 'Annehmen' })).toBeVisible()
   await expect(dialogFrom(localised!, 'Bob Bekele').getByRole('button', { name: 'Ablehnen' })).toBeVisible()
 
   const headless = await signedIn('bob', { modal: false })

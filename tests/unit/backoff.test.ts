@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TRY_AGAIN_LATER_DELAY, classifyClose, retryDelay } from '../../worker/backoff'
+import { TRY_AGAIN_LATER_DELAY, classifyClose, retryDelay } from '../../core/backoff'
 
 describe('retryDelay', () => {
   it('draws from [0, base·2^attempt] with full jitter', () => {

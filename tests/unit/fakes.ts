@@ -1,5 +1,5 @@
 /** Fakes passed to the worker logic as dependencies: no global is patched. */
-import type { Clock, SocketLike, Timer } from '../../worker/connection'
+import type { Clock, SocketLike, Timer } from '../../core/connection'
 
 export interface FakeClock extends Clock {
   /** Runs every timer due within `ms`, in order, moving `now` along. */

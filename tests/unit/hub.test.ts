@@ -1,38 +1,63 @@
 import { describe, expect, it } from 'vitest'
-import type { HubEvent, HubSettings, Presence, Settled, Status, TabIdentity } from '../../protocol'
-import { createHub } from '../../worker/hub'
-import type { TabHandle } from '../../worker/hub'
+import { CallNotRingingError, HubNotConnectedError, HubTimeoutError, MessageDroppedError } from '../../protocol/errors'
+import type { AttachRequest, HubEvent, HubSettings, HubStatus, Presence, Settled, TabIdentity } from '../../protocol/port'
+import type { Invitation } from '../../protocol/wire'
+import { OUTBOX_FRAMES, OUTBOX_WAIT } from '../../core/connection'
+import { createHub } from '../../core/hub'
+import type { TabHandle } from '../../core/hub'
+import { defaultSettings } from '../../core/settings'
 import { createFakeClock, socketFactory } from './fakes'
+import type { FakeSocket } from './fakes'
 
 const alice: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Tutor' }
 const aliceParent: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Parent' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Parent' }
 const invite = (id: number | string, extra: Record<string, unknown> = {}) => ({ type: 'call_invitation', call_log_id: id, conversation_id: 5, from_name: 'Bob Bekele', ...extra })
 
-function setup(settings: HubSettings = {}) {
+/** The reference backend's side of a socket: it opens, and acknowledges the auth frame. */
+function accept(socket: FakeSocket): void {
+  socket.open()
+  socket.receive({ type: 'ack', of: 'auth' })
+}
+
+interface TabOptions {
+  identity?: TabIdentity
+  presence?: Presence
+  settings?: HubSettings
+  calls?: Invitation[]
+  messages?: boolean
+}
+
+function setup() {
   const clock = createFakeClock()
   const factory = socketFactory()
   const lines: string[] = []
   let random = 0.5
   const hub = createHub({ createSocket: factory.createSocket, clock, random: () => random, log: (line) => lines.push(line) })
 
-  function tab(id: string, identity: TabIdentity = alice, presence: Presence = { visible: true, focused: false }) {
+  function tab(id: string, options: TabOptions = {}) {
+    const { identity = alice, presence = { visible: true, focused: false }, settings = {}, calls = [], messages = false } = options
     const events: HubEvent[] = []
     const handle: TabHandle = { id, push: (event) => events.push(event) }
-    hub.attach(handle, { tabId: id, identity, online: true, presence, settings })
+    const request: AttachRequest = { tabId: id, identity, online: true, presence, settings, interests: { messages, debug: false }, calls }
+    hub.attach(handle, request)
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     const [snapshot] = of('snapshot')
     if (snapshot === undefined || events[0] !== snapshot) throw new Error('the first event of an attach must be its snapshot')
     return {
       id, events, snapshot,
       ringer: () => of('ringer').at(-1)?.ringer ?? false,
-      statuses: (): Status[] => of('status').map((event) => event.status),
-      status: (): Status | undefined => of('status').at(-1)?.status,
+      status: (): HubStatus | undefined => of('status').at(-1)?.status ?? of('snapshot').at(-1)?.status,
       invitations: () => of('invitation').map((event) => event.invitation),
       settled: (): Settled[] => of('settled').map((event) => event.settled),
+      missed: () => of('missed').at(-1)?.missed,
+      messages: () => of('message').map((event) => event.text),
     }
   }
   return { hub, clock, factory, lines, tab, setRandom: (value: number) => void (random = value) }
 }
+
+/** Lets pending promise callbacks run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe('one connection per profile', () => {
   it('opens one socket for many tabs of a profile, with the token only in the first frame', () => {
@@ -42,29 +67,38 @@ describe('one connection per profile', () => {
     const socket = factory.last()
     expect(socket.url).toBe('ws://hub.test/ws/1/Tutor')
     expect(socket.url).not.toContain('tok-alice')
-    socket.open()
+    accept(socket)
     expect(socket.frames()).toEqual([{ type: 'auth', token: 'tok-alice' }])
     for (const each of tabs) expect(each.status()).toMatchObject({ type: 'open', profileKey: 'Tutor:1', tabs: 10 })
+  })
+
+  it('reports open only once the backend acknowledged the auth frame', () => {
+    const { factory, tab } = setup()
+    const a = tab('a')
+    factory.last().open()
+    expect(a.status()?.type).toBe('connecting')
+    factory.last().receive({ type: 'ack', of: 'auth' })
+    expect(a.status()?.type).toBe('open')
   })
 
   it('gives a new tab the current status at once', () => {
     const { factory, tab } = setup()
     tab('a')
-    factory.last().open()
+    accept(factory.last())
     expect(tab('b').snapshot.status).toMatchObject({ type: 'open', tabs: 2, profileKey: 'Tutor:1' })
   })
 
   it('opens one socket per profile key', () => {
     const { factory, tab } = setup()
     tab('a')
-    tab('b', aliceParent)
+    tab('b', { identity: aliceParent })
     expect(factory.sockets.map((socket) => socket.url)).toEqual(['ws://hub.test/ws/1/Tutor', 'ws://hub.test/ws/1/Parent'])
   })
 
   it('connects nothing for signed-out and no-profile tabs', () => {
     const { factory, tab } = setup()
-    expect(tab('a', { type: 'signed-out' }).snapshot.status.type).toBe('signed-out')
-    expect(tab('b', { type: 'no-profile', role: 'student' }).snapshot.status).toMatchObject({ type: 'no-profile', role: 'student' })
+    expect(tab('a', { identity: { type: 'signed-out' } }).snapshot.status.type).toBe('signed-out')
+    expect(tab('b', { identity: { type: 'no-profile', role: 'student' } }).snapshot.status).toMatchObject({ type: 'no-profile', role: 'student' })
     expect(factory.sockets).toHaveLength(0)
   })
 })
@@ -74,7 +108,7 @@ describe('calls', () => {
     const { factory, tab } = setup()
     const tabs = [tab('a'), tab('b')]
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(7))
     socket.receive(invite(7))
     socket.receive(invite('7'))
@@ -85,48 +119,122 @@ describe('calls', () => {
     const { factory, tab } = setup()
     tab('a')
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(1))
     socket.receive(invite(2))
     socket.receive({ type: 'call_cancelled', call_log_id: 1 })
     expect(tab('late').snapshot.calls.map((call) => call.callLogId)).toEqual([2])
   })
 
-  it('accept sends one call_accepted frame and settles the call in every tab, marking where', () => {
+  it('accept writes one call_accepted frame and resolves only once the backend acknowledged it', async () => {
     const { hub, factory, tab } = setup()
     const [a, b] = [tab('a'), tab('b')]
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(3))
-    expect(hub.accept('b', 3).callLogId).toBe(3)
+    let resolved = false
+    const answered = hub.accept('b', 3).then((invitation) => {
+      resolved = true
+      return invitation
+    })
     expect(socket.frames().slice(1)).toEqual([{ type: 'call_accepted', call_log_id: 3, conversation_id: 5 }])
+    await settle()
+    expect(resolved).toBe(false)
+    expect(a.settled()).toEqual([])
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 3 })
+    expect((await answered).callLogId).toBe(3)
     expect(a.settled()).toMatchObject([{ callLogId: 3, reason: 'accepted', here: false }])
     expect(b.settled()).toMatchObject([{ callLogId: 3, reason: 'accepted', here: true }])
-    expect(() => hub.accept('a', 3)).toThrow(expect.objectContaining({ name: 'CallNotRingingError' }))
-    expect(() => hub.decline('a', 3)).toThrow(/not ringing/)
+    await expect(hub.accept('a', 3)).rejects.toBeInstanceOf(CallNotRingingError)
+    await expect(hub.decline('a', 3)).rejects.toThrow(/not ringing \(accepted\)/)
     expect(socket.sent).toHaveLength(2)
   })
 
-  it('decline sends call_declined and settles everywhere', () => {
+  it('of two tabs accepting at once, exactly one answer reaches the backend and the other rejects', async () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(3))
+    const first = hub.accept('a', 3)
+    const second = hub.accept('b', 3)
+    await expect(second).rejects.toBeInstanceOf(CallNotRingingError)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 3 })
+    await expect(first).resolves.toMatchObject({ callLogId: 3 })
+    expect(socket.frames().filter((frame) => frame.type === 'call_accepted')).toHaveLength(1)
+  })
+
+  it('a refused accept (another device answered first) rejects with CallNotRingingError and ends the call', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(3))
+    const answer = hub.accept('a', 3)
+    socket.receive({ type: 'nack', of: 'call_accepted', call_log_id: 3, reason: 'call is accepted' })
+    await expect(answer).rejects.toThrow(CallNotRingingError)
+    await expect(answer).rejects.toThrow(/call is accepted/)
+    expect(a.settled()).toMatchObject([{ callLogId: 3, reason: 'ended', here: false }])
+  })
+
+  it('a cancel that arrives while an accept waits for its ack rejects the accept with the reason', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(3))
+    const answer = hub.accept('a', 3)
+    socket.receive({ type: 'call_cancelled', call_log_id: 3 })
+    await expect(answer).rejects.toThrow(/no longer ringing \(cancelled\)/)
+    expect(a.settled()).toMatchObject([{ reason: 'cancelled', here: false }])
+  })
+
+  it('an accept the backend never confirms rejects with HubTimeoutError, and the call keeps ringing', async () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(3))
+    const answer = hub.accept('a', 3)
+    clock.advance(defaultSettings.pongTimeout)
+    await expect(answer).rejects.toBeInstanceOf(HubTimeoutError)
+    expect(a.settled()).toEqual([])
+  })
+
+  it('without acks, an answer counts once it is written', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { settings: { backend: { acks: false } } })
+    const socket = factory.last()
+    socket.open()
+    expect(a.status()?.type).toBe('open')
+    socket.receive(invite(3))
+    await expect(hub.accept('a', 3)).resolves.toMatchObject({ callLogId: 3 })
+    expect(a.settled()).toMatchObject([{ reason: 'accepted', here: true }])
+  })
+
+  it('decline writes call_declined and settles everywhere once acknowledged', async () => {
     const { hub, factory, tab } = setup()
     const [a, b] = [tab('a'), tab('b')]
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite('x-1'))
-    hub.decline('a', 'x-1')
+    const declined = hub.decline('a', 'x-1')
     expect(socket.frames().at(-1)).toEqual({ type: 'call_declined', call_log_id: 'x-1', conversation_id: 5 })
+    socket.receive({ type: 'ack', of: 'call_declined', call_log_id: 'x-1' })
+    await declined
     expect(a.settled()).toMatchObject([{ reason: 'declined', here: true }])
     expect(b.settled()).toMatchObject([{ reason: 'declined', here: false }])
   })
 
-  it('refuses to answer while the socket is down, and the call keeps ringing', () => {
+  it('refuses to answer while the socket is down, and the call keeps ringing', async () => {
     const { hub, factory, tab } = setup()
     const a = tab('a')
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(4))
     socket.drop()
-    expect(() => hub.accept('a', 4)).toThrow(expect.objectContaining({ name: 'HubNotConnectedError' }))
+    await expect(hub.accept('a', 4)).rejects.toBeInstanceOf(HubNotConnectedError)
     expect(a.settled()).toEqual([])
     expect(tab('b').snapshot.calls).toHaveLength(1)
   })
@@ -137,28 +245,17 @@ describe('calls', () => {
     const { factory, tab } = setup()
     const a = tab('a')
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(5))
     socket.receive({ type, call_log_id: 5 })
     expect(a.settled()).toMatchObject([{ callLogId: 5, reason, here: false }])
   })
 
-  it('a duplicate frame that arrives after the call settled does not ring again', () => {
-    const { factory, tab } = setup()
-    const a = tab('a')
-    const socket = factory.last()
-    socket.open()
-    socket.receive(invite(6))
-    socket.receive({ type: 'call_cancelled', call_log_id: 6 })
-    socket.receive(invite(6))
-    expect(a.invitations()).toHaveLength(1)
-  })
-
   it('expires a call at the ring timeout, or at expires_at when the frame has one', () => {
-    const { clock, factory, tab } = setup({ ringTimeout: 30_000 })
-    const a = tab('a')
+    const { clock, factory, tab } = setup()
+    const a = tab('a', { settings: { ringTimeout: 30_000 } })
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(1))
     socket.receive(invite(2, { expires_at: new Date(clock.now() + 5_000).toISOString() }))
     socket.receive(invite(3, { expires_at: new Date(clock.now() - 1).toISOString() }))
@@ -169,29 +266,178 @@ describe('calls', () => {
     expect(a.settled().map((settled) => settled.callLogId)).toEqual([2, 1])
   })
 
+  it('rings for 45 s by default when the frame has no expires_at', () => {
+    const { clock, factory, tab } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    clock.advance(44_999)
+    expect(a.settled()).toEqual([])
+    clock.advance(1)
+    expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'expired' }])
+  })
+
+  it('a call expiring in the far future does not expire at once (no timer overflow), but does expire', () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    const in40Days = 40 * 86_400_000
+    factory.last().receive(invite(1, { expires_at: new Date(clock.now() + in40Days).toISOString() }))
+    clock.advance(60_000)
+    expect(a.settled()).toEqual([])
+    // Offline, so forty days of pings and reconnects do not have to be simulated too.
+    hub.setOnline(false)
+    clock.advance(in40Days)
+    expect(a.settled()).toMatchObject([{ reason: 'expired' }])
+  })
+
   it('keeps delivering after malformed frames, logging why each was dropped', () => {
     const { factory, tab, lines } = setup()
     const a = tab('a')
     const socket = factory.last()
-    socket.open()
-    for (const junk of ['', 'nope', '[]', '{"type":"call_invitation"}', '{"type":"mystery"}']) socket.receive(junk)
+    accept(socket)
+    for (const junk of ['', 'nope', '[]', '{"type":"call_invitation"}', '{"type":"call_cancelled"}']) socket.receive(junk)
     socket.receive(invite(8))
     expect(a.invitations()).toHaveLength(1)
-    expect(lines.filter((line) => line.includes('dropped a frame'))).toHaveLength(4)
-    expect(lines.some((line) => line.includes('"mystery"'))).toBe(true)
+    expect(lines.filter((line) => line.includes('dropped a frame'))).toHaveLength(5)
+  })
+})
+
+describe('remembered calls', () => {
+  it('an end frame for a call the hub does not know is remembered: its late invitation does not ring', () => {
+    const { factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive({ type: 'call_cancelled', call_log_id: 6 })
+    socket.receive(invite(6))
+    expect(a.invitations()).toHaveLength(0)
+  })
+
+  it('a duplicate frame that arrives after the call settled does not ring again', () => {
+    const { factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(6))
+    socket.receive({ type: 'call_cancelled', call_log_id: 6 })
+    socket.receive(invite(6))
+    expect(a.invitations()).toHaveLength(1)
+  })
+
+  it('remembers the last 512 ended calls: the oldest is forgotten first', () => {
+    const { factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    accept(socket)
+    for (let id = 1; id <= 513; id += 1) socket.receive({ type: 'call_cancelled', call_log_id: id })
+    socket.receive(invite(2))
+    socket.receive(invite(1))
+    expect(a.invitations().map((call) => call.callLogId)).toEqual([1])
+  })
+})
+
+describe('messages', () => {
+  it('delivers every other frame, in order, only to the tabs that listen', () => {
+    const { factory, tab } = setup()
+    const listening = tab('a', { messages: true })
+    const deaf = tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive({ type: 'chat_message', text: 'one' })
+    socket.receive(invite(1))
+    socket.receive({ type: 'chat_message', text: 'two' })
+    socket.receive({ type: 'nack', of: 'chat_message', reason: 'too fast' })
+    expect(listening.messages()).toEqual([
+      '{"type":"chat_message","text":"one"}', '{"type":"chat_message","text":"two"}',
+      '{"type":"nack","of":"chat_message","callLogId":null,"reason":"too fast"}',
+    ])
+    expect(deaf.messages()).toEqual([])
+  })
+
+  it('does not deliver the answer to its ping as a message', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { messages: true })
+    accept(factory.last())
+    factory.last().receive({ type: 'pong' })
+    expect(a.messages()).toEqual([])
+  })
+})
+
+describe('the outbox', () => {
+  it('writes at once while the socket is accepted', async () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    await hub.send('a', '{"type":"chat_message","text":"hi"}')
+    expect(factory.last().sent.at(-1)).toBe('{"type":"chat_message","text":"hi"}')
+  })
+
+  it('holds frames while the socket reconnects and writes them in order once the backend accepts it', async () => {
+    const { hub, clock, factory, tab, setRandom } = setup()
+    tab('a')
+    accept(factory.last())
+    setRandom(0)
+    factory.last().drop()
+    const sent = [hub.send('a', '{"type":"m","n":1}'), hub.send('a', '{"type":"m","n":2}')]
+    clock.advance(1)
+    const next = factory.last()
+    next.open()
+    expect(next.frames()).toEqual([{ type: 'auth', token: 'tok-alice' }])
+    next.receive({ type: 'ack', of: 'auth' })
+    await Promise.all(sent)
+    expect(next.frames().slice(1)).toEqual([{ type: 'm', n: 1 }, { type: 'm', n: 2 }])
+  })
+
+  it(`holds at most ${OUTBOX_FRAMES} frames and refuses more by name`, async () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    factory.last().drop()
+    const held = Array.from({ length: OUTBOX_FRAMES }, (_, n) => hub.send('a', `{"type":"m","n":${n}}`))
+    await expect(hub.send('a', '{"type":"m"}')).rejects.toBeInstanceOf(MessageDroppedError)
+    for (const each of held) each.catch(() => {})
+  })
+
+  it(`drops a frame that waited ${OUTBOX_WAIT / 1000} s, by name, and keeps the order of the rest`, async () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a', { settings: { retryBase: 60_000, maxRetryDelay: 600_000 } })
+    factory.last().drop()
+    const old = hub.send('a', '{"type":"m","n":1}')
+    clock.advance(OUTBOX_WAIT - 1_000)
+    const young = hub.send('a', '{"type":"m","n":2}')
+    clock.advance(1_000)
+    await expect(old).rejects.toThrow(MessageDroppedError)
+    let youngDone = false
+    void young.then(() => (youngDone = true))
+    await settle()
+    expect(youngDone).toBe(false)
+  })
+
+  it('refuses frames once the credentials are rejected, and rejects what waited', async () => {
+    const { hub, clock, factory, tab, setRandom } = setup()
+    tab('a')
+    accept(factory.last())
+    setRandom(0)
+    factory.last().drop()
+    const waiting = hub.send('a', '{"type":"m"}')
+    clock.advance(1)
+    factory.last().open()
+    factory.last().drop(4401, 'invalid token')
+    await expect(waiting).rejects.toThrow(/rejected/)
+    await expect(hub.send('a', '{"type":"m"}')).rejects.toBeInstanceOf(MessageDroppedError)
   })
 })
 
 describe('tabs coming and going', () => {
-  it('closes the socket only after the linger once the last tab is gone', () => {
-    const { hub, clock, factory, tab } = setup({ linger: 3_000 })
+  it('closes the socket only after the default 3 s linger once the last tab is gone', () => {
+    const { hub, clock, factory, tab } = setup()
     tab('a')
     tab('b')
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     hub.detach('a')
     hub.detach('b')
-    clock.advance(2_999)
+    clock.advance(defaultSettings.linger - 1)
     expect(socket.closedWith).toBeNull()
     clock.advance(1)
     expect(socket.closedWith).toMatchObject({ code: 1000 })
@@ -199,9 +445,9 @@ describe('tabs coming and going', () => {
   })
 
   it('keeps the socket when a tab comes back within the linger (moving between pages)', () => {
-    const { hub, clock, factory, tab } = setup({ linger: 3_000 })
+    const { hub, clock, factory, tab } = setup()
     tab('a')
-    factory.last().open()
+    accept(factory.last())
     hub.detach('a')
     clock.advance(1_000)
     expect(tab('b').snapshot.status).toMatchObject({ type: 'open', tabs: 1 })
@@ -213,27 +459,18 @@ describe('tabs coming and going', () => {
   it('a tab attaching again under the same id keeps the socket (a retried attach)', () => {
     const { factory, tab } = setup()
     tab('a')
-    factory.last().open()
+    accept(factory.last())
     const again = tab('a')
     expect(factory.sockets).toHaveLength(1)
     expect(factory.last().closedWith).toBeNull()
     expect(again.snapshot.status).toMatchObject({ type: 'open', tabs: 1 })
   })
 
-  it('a call expiring in the far future does not expire at once (no timer overflow)', () => {
-    const { clock, factory, tab } = setup()
-    const a = tab('a')
-    factory.last().open()
-    factory.last().receive(invite(1, { expires_at: new Date(clock.now() + 40 * 86_400_000).toISOString() }))
-    clock.advance(60_000)
-    expect(a.settled()).toEqual([])
-  })
-
   it('stops pushing to a detached tab', () => {
     const { hub, factory, tab } = setup()
     const a = tab('a')
     const b = tab('b')
-    factory.last().open()
+    accept(factory.last())
     hub.detach('a')
     const before = a.events.length
     factory.last().receive(invite(1))
@@ -245,7 +482,7 @@ describe('tabs coming and going', () => {
     const { hub, clock, factory, tab } = setup()
     const [a, b] = [tab('a'), tab('b')]
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     socket.receive(invite(9))
     hub.identify('a', { type: 'signed-out' })
     expect(socket.closedWith).toMatchObject({ code: 1000 })
@@ -261,7 +498,7 @@ describe('tabs coming and going', () => {
     tab('a')
     tab('b')
     const tutor = factory.last()
-    tutor.open()
+    accept(tutor)
     hub.identify('a', aliceParent)
     expect(tutor.closedWith).toBeNull()
     hub.identify('b', aliceParent)
@@ -270,50 +507,132 @@ describe('tabs coming and going', () => {
   })
 })
 
+describe('settings', () => {
+  it('are fixed by the tab that starts the session: a later tab with other settings changes nothing', () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a', { settings: { linger: 60_000 } })
+    tab('b', { settings: { linger: 0 } })
+    accept(factory.last())
+    hub.detach('a')
+    hub.detach('b')
+    clock.advance(59_999)
+    expect(factory.last().closedWith).toBeNull()
+    clock.advance(1)
+    expect(factory.last().closedWith).not.toBeNull()
+  })
+
+  it('change only through configure, for every tab of the profile', () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a')
+    tab('b')
+    accept(factory.last())
+    hub.configure('b', { linger: 10_000 })
+    hub.detach('a')
+    hub.detach('b')
+    clock.advance(9_999)
+    expect(factory.last().closedWith).toBeNull()
+    clock.advance(1)
+    expect(factory.last().closedWith).not.toBeNull()
+  })
+
+  it('are held to their floors and ceilings, and a value that is not a number keeps its default', () => {
+    const { clock, factory, tab, lines, setRandom } = setup()
+    const a = tab('a', { settings: { retryBase: 0, pingAfter: 0, pongTimeout: Number.NaN, linger: 3e9 } })
+    accept(factory.last())
+    expect(lines.some((line) => line.includes('retryBase 0 is outside'))).toBe(true)
+    expect(lines.some((line) => line.includes('pongTimeout NaN is not a finite number'))).toBe(true)
+    // pingAfter held at its 1 s floor: no ping before.
+    clock.advance(999)
+    expect(factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-alice' }])
+    clock.advance(1)
+    expect(factory.last().frames().at(-1)).toEqual({ type: 'ping' })
+    setRandom(0.999)
+    factory.last().receive({ type: 'pong' })
+    factory.last().drop()
+    // retryBase held at 100 ms: the first window is 100·2^3.
+    const status = a.status()
+    expect(status?.type === 'waiting' && status.retryAt - clock.now()).toBe(799)
+  })
+
+  it('a linger past the timer limit is held to an hour and does not close at once', () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a', { settings: { linger: 3e9 } })
+    accept(factory.last())
+    hub.detach('a')
+    clock.advance(1_000)
+    expect(factory.last().closedWith).toBeNull()
+    clock.advance(3_600_000)
+    expect(factory.last().closedWith).not.toBeNull()
+  })
+})
+
 describe('reconnecting', () => {
   it('waits a jittered delay after a drop, then connects and authenticates again', () => {
-    const { clock, factory, tab, setRandom } = setup({ retryBase: 500 })
+    const { clock, factory, tab, setRandom } = setup()
     const a = tab('a')
-    factory.last().open()
+    accept(factory.last())
     setRandom(0.5)
     factory.last().drop(1006, '')
     const waiting = a.status()
     expect(waiting).toMatchObject({ type: 'waiting', attempt: 1, lastClose: { code: 1006 } })
-    // First retry after a drop: half of base·2^3 with random = 0.5.
+    // First retry after a drop: half of the default base·2^3 = 4 s window with random = 0.5.
     expect(waiting?.type === 'waiting' && waiting.retryAt - clock.now()).toBe(2_000)
     clock.advance(1_999)
     expect(factory.sockets).toHaveLength(1)
     clock.advance(1)
     expect(factory.sockets).toHaveLength(2)
-    factory.last().open()
+    accept(factory.last())
     expect(factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-alice' }])
     expect(a.status()?.type).toBe('open')
   })
 
-  it('grows the delay with each failed attempt and resets it only after the socket stayed open 10 s', () => {
-    const { clock, factory, tab, setRandom } = setup({ retryBase: 100, maxRetryDelay: 100_000 })
+  it('widens the window with each failed attempt, up to the 30 s cap', () => {
+    const { clock, factory, tab, setRandom } = setup()
     const a = tab('a')
-    setRandom(0.999)
-    const delays: number[] = []
-    for (let attempt = 0; attempt < 4; attempt += 1) {
+    setRandom(0.999_999)
+    const windows: number[] = []
+    for (let attempt = 0; attempt < 6; attempt += 1) {
       factory.last().drop()
       const status = a.status()
       if (status?.type !== 'waiting') throw new Error(status?.type)
-      delays.push(status.retryAt - clock.now())
+      windows.push(status.retryAt - clock.now() + 1)
       clock.advance(status.retryAt - clock.now())
     }
-    expect(delays).toEqual([799, 1_598, 3_196, 6_393])
+    expect(windows).toEqual([4_000, 8_000, 16_000, 30_000, 30_000, 30_000])
+  })
+
+  it('an attempt that opens but is dropped before the auth ack counts as failed', () => {
+    const { clock, factory, tab, setRandom } = setup()
+    const a = tab('a')
+    setRandom(0.999_999)
     factory.last().open()
-    clock.advance(10_000)
+    factory.last().drop()
+    clock.advance(4_000)
+    factory.last().open()
     factory.last().drop()
     const status = a.status()
-    expect(status?.type === 'waiting' && status.attempt).toBe(1)
+    expect(status?.type === 'waiting' && status.retryAt - clock.now()).toBe(7_999)
+  })
+
+  it('20 drops in a row of accepted connections each retry within the first 4 s window (calls are not left waiting)', () => {
+    const { clock, factory, tab, setRandom } = setup()
+    const a = tab('a')
+    setRandom(0.999_999)
+    for (let drop = 0; drop < 20; drop += 1) {
+      accept(factory.last())
+      clock.advance(2_000)
+      factory.last().drop()
+      const status = a.status()
+      expect(status?.type === 'waiting' && status.retryAt - clock.now()).toBe(3_999)
+      clock.advance(3_999)
+    }
+    expect(factory.sockets).toHaveLength(21)
   })
 
   it('stops at rejected credentials and retries only when the identity changes', () => {
     const { hub, clock, factory, tab } = setup()
     const a = tab('a')
-    factory.last().open()
+    accept(factory.last())
     factory.last().drop(4401, 'invalid token')
     expect(a.status()).toMatchObject({ type: 'unauthorized', code: 4401 })
     clock.advance(600_000)
@@ -332,7 +651,7 @@ describe('reconnecting', () => {
     expect(factory.sockets).toHaveLength(1)
     factory.last().drop(4401, 'invalid token')
     expect(factory.sockets).toHaveLength(2)
-    factory.last().open()
+    accept(factory.last())
     expect(factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-new' }])
     expect(a.status()?.type).toBe('open')
   })
@@ -340,19 +659,21 @@ describe('reconnecting', () => {
   it('honours a server-directed delay (1013, retry-after)', () => {
     const { clock, factory, tab, setRandom } = setup()
     const a = tab('a')
-    factory.last().open()
+    accept(factory.last())
     setRandom(0)
     factory.last().drop(1013, 'retry-after=7000')
     const status = a.status()
     expect(status?.type === 'waiting' && status.retryAt - clock.now()).toBe(7_000)
   })
 
-  it('pings a silent socket and reconnects when nothing answers', () => {
-    const { clock, factory, tab } = setup({ pingAfter: 25_000, pongTimeout: 10_000 })
+  it('pings after 25 s of silence and reconnects when nothing answers within 10 s more (the defaults)', () => {
+    const { clock, factory, tab } = setup()
     const a = tab('a')
     const socket = factory.last()
-    socket.open()
-    clock.advance(25_000)
+    accept(socket)
+    clock.advance(24_999)
+    expect(socket.frames()).toHaveLength(1)
+    clock.advance(1)
     expect(socket.frames().at(-1)).toEqual({ type: 'ping' })
     clock.advance(9_999)
     expect(a.status()?.type).toBe('open')
@@ -362,10 +683,10 @@ describe('reconnecting', () => {
   })
 
   it('any frame counts as life: an answered ping keeps the socket', () => {
-    const { clock, factory, tab } = setup({ pingAfter: 25_000, pongTimeout: 10_000 })
+    const { clock, factory, tab } = setup()
     const a = tab('a')
     const socket = factory.last()
-    socket.open()
+    accept(socket)
     clock.advance(25_000)
     socket.receive({ type: 'pong' })
     clock.advance(30_000)
@@ -374,10 +695,43 @@ describe('reconnecting', () => {
     expect(socket.closedWith).toBeNull()
   })
 
+  it('gives up on an auth frame the backend never acknowledges, after 10 s', () => {
+    const { clock, factory, tab } = setup()
+    const a = tab('a')
+    factory.last().open()
+    clock.advance(9_999)
+    expect(a.status()?.type).toBe('connecting')
+    clock.advance(1)
+    expect(a.status()).toMatchObject({ type: 'waiting', lastClose: { reason: expect.stringContaining('acknowledge auth') } })
+  })
+
+  it('sends a custom ping frame, or none, as the backend option says', () => {
+    const custom = setup()
+    custom.tab('a', { settings: { backend: { ping: { frame: '{"action":"heartbeat"}', answer: 'heartbeat_ok' } } } })
+    accept(custom.factory.last())
+    custom.clock.advance(25_000)
+    expect(custom.factory.last().sent.at(-1)).toBe('{"action":"heartbeat"}')
+
+    const silent = setup()
+    silent.tab('a', { settings: { backend: { ping: false } } })
+    accept(silent.factory.last())
+    silent.clock.advance(600_000)
+    expect(silent.factory.last().frames()).toEqual([{ type: 'auth', token: 'tok-alice' }])
+    expect(silent.factory.last().closedWith).toBeNull()
+  })
+
+  it('sends no auth frame when the socket URL alone identifies the profile', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { settings: { backend: { authFrame: false } } })
+    factory.last().open()
+    expect(factory.last().sent).toEqual([])
+    expect(a.status()?.type).toBe('open')
+  })
+
   it('stops retrying while offline and connects at once when the network is back', () => {
     const { hub, clock, factory, tab } = setup()
     const a = tab('a')
-    factory.last().open()
+    accept(factory.last())
     hub.setOnline(false)
     expect(a.status()?.type).toBe('offline')
     clock.advance(600_000)
@@ -386,35 +740,157 @@ describe('reconnecting', () => {
     expect(factory.sockets).toHaveLength(2)
     expect(a.status()?.type).toBe('connecting')
   })
+
+  it('going offline cancels a retry that was pending', () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    factory.last().drop()
+    expect(a.status()?.type).toBe('waiting')
+    hub.setOnline(false)
+    expect(a.status()?.type).toBe('offline')
+    clock.advance(600_000)
+    expect(factory.sockets).toHaveLength(1)
+  })
+})
+
+describe('no false ends', () => {
+  it('after a reconnect, a call the backend re-sent keeps ringing and one it did not has ended', () => {
+    const { clock, factory, tab, setRandom } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    factory.last().receive(invite(2))
+    setRandom(0)
+    factory.last().drop()
+    clock.advance(1)
+    const next = factory.last()
+    next.open()
+    next.receive(invite(2))
+    expect(a.settled()).toEqual([])
+    next.receive({ type: 'ack', of: 'auth' })
+    expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'ended' }])
+    expect(a.invitations().map((call) => call.callLogId)).toEqual([1, 2])
+  })
+
+  it('a backend that does not re-send leaves ringing calls ringing after a reconnect', () => {
+    const { clock, factory, tab, setRandom } = setup()
+    const a = tab('a', { settings: { backend: { resends: false } } })
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    setRandom(0)
+    factory.last().drop()
+    clock.advance(1)
+    accept(factory.last())
+    expect(a.settled()).toEqual([])
+  })
+
+  it('calls a tab hands over to a new hub keep ringing until the backend answers, then end only if it did not re-send them', () => {
+    const { clock, factory, tab } = setup()
+    const handedOver = [1, 2].map((id) => ({
+      callLogId: id, conversationId: 5, callType: 'video' as const, offer: null, expiresAt: clock.now() + 30_000,
+      from: { name: 'Bob Bekele', avatar: null, profileId: null, profileType: null },
+    }))
+    const a = tab('a', { calls: handedOver })
+    expect(a.snapshot.calls.map((call) => call.callLogId)).toEqual([1, 2])
+    const b = tab('b', { calls: handedOver })
+    expect(b.invitations()).toEqual([])
+    const socket = factory.last()
+    socket.open()
+    socket.receive(invite(1))
+    socket.receive({ type: 'ack', of: 'auth' })
+    expect(a.settled()).toMatchObject([{ callLogId: 2, reason: 'ended' }])
+    expect(a.invitations()).toEqual([])
+  })
+
+  it('a handed-over call that expired during the gap is missed, not ended', () => {
+    const { clock, tab } = setup()
+    const handedOver = [{
+      callLogId: 1, conversationId: 5, callType: 'video' as const, offer: null, expiresAt: clock.now() + 1_000,
+      from: { name: 'Bob Bekele', avatar: null, profileId: null, profileType: null },
+    }]
+    const a = tab('a', { calls: handedOver })
+    clock.advance(1_000)
+    expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'expired' }])
+    expect(a.missed()?.map((call) => call.callLogId)).toEqual([1])
+  })
+
+  it('a tab handing over a call that a reconciled session does not know learns that it ended', () => {
+    const { factory, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    factory.last().receive({ type: 'call_cancelled', call_log_id: 9 })
+    const stale = [{
+      callLogId: 9, conversationId: 5, callType: 'video' as const, offer: null, expiresAt: Date.now() + 30_000,
+      from: { name: 'Bob Bekele', avatar: null, profileId: null, profileType: null },
+    }]
+    const late = tab('b', { calls: stale })
+    expect(late.snapshot.calls).toEqual([])
+    expect(late.snapshot.ended).toContainEqual({ callLogId: 9, reason: 'cancelled' })
+  })
+})
+
+describe('missed calls', () => {
+  it('are one list per profile: a late tab sees them, and a dismissal anywhere dismisses them everywhere', () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    const b = tab('b')
+    accept(factory.last())
+    factory.last().receive(invite(1, { expires_at: new Date(clock.now() + 1_000).toISOString() }))
+    clock.advance(1_000)
+    expect(a.missed()?.map((call) => call.callLogId)).toEqual([1])
+    expect(b.missed()?.map((call) => call.callLogId)).toEqual([1])
+    expect(tab('c').snapshot.missed.map((call) => call.callLogId)).toEqual([1])
+    hub.dismissMissed('b', 1)
+    expect(a.missed()).toEqual([])
+  })
 })
 
 describe('one ringer', () => {
   const ringers = (tabs: Array<{ ringer: () => boolean }>) => tabs.filter((each) => each.ringer()).length
 
-  it('rings in exactly one tab: the focused visible one, else the most recently seen', () => {
+  it('rings in the focused visible tab, whatever the order the tabs attached in', () => {
+    for (const order of [['a', 'b', 'c'], ['b', 'c', 'a'], ['c', 'a', 'b']]) {
+      const { factory, tab } = setup()
+      const presences: Record<string, Presence> = {
+        a: { visible: true, focused: false }, b: { visible: true, focused: true }, c: { visible: false, focused: false },
+      }
+      const tabs = Object.fromEntries(order.map((id) => [id, tab(id, { presence: presences[id] })]))
+      accept(factory.last())
+      factory.last().receive(invite(1))
+      expect([tabs.a!.ringer(), tabs.b!.ringer(), tabs.c!.ringer()]).toEqual([false, true, false])
+    }
+  })
+
+  it('with no focused tab, rings in a visible one over a hidden one, whatever the order', () => {
+    for (const order of [['a', 'b'], ['b', 'a']]) {
+      const { factory, tab } = setup()
+      const presences: Record<string, Presence> = { a: { visible: false, focused: false }, b: { visible: true, focused: false } }
+      const tabs = Object.fromEntries(order.map((id) => [id, tab(id, { presence: presences[id] })]))
+      accept(factory.last())
+      factory.last().receive(invite(1))
+      expect([tabs.a!.ringer(), tabs.b!.ringer()]).toEqual([false, true])
+    }
+  })
+
+  it('with no tab in view, rings in the one seen most recently, not the last to attach', () => {
     const { hub, factory, tab } = setup()
-    const a = tab('a', alice, { visible: true, focused: false })
-    const b = tab('b', alice, { visible: true, focused: true })
-    const c = tab('c', alice, { visible: false, focused: false })
-    factory.last().open()
-    expect(ringers([a, b, c])).toBe(0)
-    factory.last().receive(invite(1))
-    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([false, true, false])
+    const a = tab('a', { presence: { visible: true, focused: false } })
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    const c = tab('c', { presence: { visible: false, focused: false } })
+    accept(factory.last())
     hub.setPresence('b', { visible: false, focused: false })
-    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([true, false, false])
     hub.setPresence('a', { visible: false, focused: false })
-    // No tab in view: the one seen last (a) keeps ringing, and every tab learns nothing is visible.
+    factory.last().receive(invite(1))
     expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([true, false, false])
     expect(a.events.filter((event) => event.type === 'ringer').at(-1)).toEqual({ type: 'ringer', ringer: true, anyVisible: false })
-    hub.setPresence('c', { visible: true, focused: true })
-    expect([a.ringer(), b.ringer(), c.ringer()]).toEqual([false, false, true])
   })
 
   it('moves the ringing to another tab when the ringer goes, and stops when the call settles', () => {
     const { hub, factory, tab } = setup()
     const a = tab('a')
     const b = tab('b')
-    factory.last().open()
+    accept(factory.last())
     factory.last().receive(invite(1))
     expect(ringers([a, b])).toBe(1)
     const gone = a.ringer() ? 'a' : 'b'

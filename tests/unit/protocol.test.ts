@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_FRAME_BYTES, MAX_NAME_LENGTH, isSafeImageUrl, parseServerFrame } from '../../protocol'
+import { MAX_FRAME_BYTES, MAX_NAME_LENGTH, isSafeImageUrl, parseServerFrame } from '../../protocol/wire'
 
 const invitation = {
   type: 'call_invitation', call_log_id: 41, conversation_id: 7, call_type: 'video', from_name: 'Bob Bekele',
@@ -49,16 +49,39 @@ describe('parseServerFrame', () => {
     expect(parsed).toMatchObject({ type: 'invitation', invitation: { callType: 'voice', expiresAt: null, conversationId: null, from: { avatar: null } } })
   })
 
-  it('maps the frames that end a ringing call', () => {
-    expect(parseServerFrame('{"type":"call_cancelled","call_log_id":3}')).toEqual({ type: 'end', callLogId: 3, reason: 'cancelled' })
-    expect(parseServerFrame('{"type":"call_ended","call_log_id":3}')).toEqual({ type: 'end', callLogId: 3, reason: 'ended' })
-    expect(parseServerFrame('{"type":"call_taken","call_log_id":"3"}')).toEqual({ type: 'end', callLogId: '3', reason: 'taken' })
+  it('maps the frames that end a call, keeping their text for the tab that holds the call', () => {
+    const cancelled = '{"type":"call_cancelled","call_log_id":3}'
+    expect(parseServerFrame(cancelled)).toEqual({ type: 'end', callLogId: 3, reason: 'cancelled', text: cancelled })
+    expect(parseServerFrame('{"type":"call_ended","call_log_id":3}')).toMatchObject({ type: 'end', callLogId: 3, reason: 'ended' })
+    expect(parseServerFrame('{"type":"call_taken","call_log_id":"3"}')).toMatchObject({ type: 'end', callLogId: '3', reason: 'taken' })
     expect(parseServerFrame('{"type":"call_taken"}').type).toBe('rejected')
   })
 
-  it('passes frames of unknown types through as not-a-call', () => {
-    expect(parseServerFrame('{"type":"chat_message","text":"hi"}')).toEqual({ type: 'other', frameType: 'chat_message' })
-    expect(parseServerFrame('{"type":"pong"}')).toEqual({ type: 'pong' })
+  it('passes every other frame through as a message, with its exact text and its call id', () => {
+    const chat = '{"type":"chat_message","text":"hi"}'
+    expect(parseServerFrame(chat)).toEqual({ type: 'message', frameType: 'chat_message', callLogId: null, text: chat })
+    const answer = '{"type":"call_answer","call_log_id":41,"answer":{"sdp":"v=0"}}'
+    expect(parseServerFrame(answer)).toEqual({ type: 'message', frameType: 'call_answer', callLogId: 41, text: answer })
+    expect(parseServerFrame('{"type":"pong"}')).toMatchObject({ type: 'message', frameType: 'pong' })
+    expect(parseServerFrame('{"type":"call_answer","call_log_id":{}}').type).toBe('rejected')
+  })
+
+  it('reads acks and nacks, with what they answer', () => {
+    expect(parseServerFrame('{"type":"ack","of":"auth"}')).toEqual({ type: 'ack', of: 'auth', callLogId: null })
+    expect(parseServerFrame('{"type":"ack","of":"call_accepted","call_log_id":7}')).toEqual({ type: 'ack', of: 'call_accepted', callLogId: 7 })
+    expect(parseServerFrame('{"type":"nack","of":"call_accepted","call_log_id":7,"reason":"call is cancelled"}'))
+      .toEqual({ type: 'nack', of: 'call_accepted', callLogId: 7, reason: 'call is cancelled' })
+    expect(parseServerFrame('{"type":"ack"}').type).toBe('rejected')
+  })
+
+  it('keeps integer ids integers and string ids strings', () => {
+    const parsed = parseServerFrame('{"type":"call_invitation","call_log_id":41,"conversation_id":"c-7","from_name":"A"}')
+    expect(parsed.type === 'invitation' && [parsed.invitation.callLogId, parsed.invitation.conversationId]).toEqual([41, 'c-7'])
+  })
+
+  it('removes control and bidi-override characters from caller names', () => {
+    const parsed = parseServerFrame(JSON.stringify({ type: 'call_invitation', call_log_id: 1, from_name: 'Bob Bekele\u202Egnp.exe\u0007' }))
+    expect(parsed.type === 'invitation' && parsed.invitation.from.name).toBe('Bob Bekelegnp.exe')
   })
 
   it.each([

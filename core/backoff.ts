@@ -17,10 +17,11 @@ export function retryDelay(attempt: number, random: number, { base = 500, cap = 
 }
 
 /**
- * The first retry after an established socket drops draws from base·2^3 (4 s by default), not from
- * base: a server restart drops every hub at once, and a narrow first window makes them all return in the
- * same few hundred milliseconds. `npm run simulate` measures the spread. Calls still ringing are re-sent
- * by the server on the next auth, so the wider window loses nothing.
+ * The first retry after a drop draws from base·2^3 (4 s by default), not from base: a server restart drops
+ * every hub at once, and a narrower first window makes them all return in the same few hundred
+ * milliseconds (`npm run simulate` measures the spread). The drop of a connection the backend had accepted
+ * starts again from this window, however many drops came before: a call placed during a long wait is a
+ * missed call. Only attempts that fail (never opened, or closed before the backend accepted them) widen it.
  */
 export const FIRST_RETRY_EXPONENT = 3
 

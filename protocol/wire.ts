@@ -1,14 +1,10 @@
 /**
- * The wire protocol, shared by the worker, the page client and the reference server.
- *
- * - Backend ↔ hub: the JSON frames on the WebSocket, and `parseServerFrame`, the only place where untrusted
- *   socket data becomes typed values. Everything after it trusts its types.
- * - Hub ↔ tab: the port API that the worker exposes with Comlink, and the events it pushes back.
- *
- * No DOM, no worker globals: this file typechecks in every program of the repo.
+ * The wire between the backend and the hub: JSON text frames on one WebSocket per profile.
+ * `parseServerFrame` is the only place where untrusted socket data becomes typed values; everything after
+ * it trusts its types. No DOM, no worker globals: this file typechecks in every program of the repo.
  */
 
-/** Frames larger than this are dropped with a logged reason. */
+/** Frames larger than this are dropped with a logged reason; `send` refuses larger ones. */
 export const MAX_FRAME_BYTES = 64 * 1024
 /** Caller names are cut to this many characters. */
 export const MAX_NAME_LENGTH = 100
@@ -17,6 +13,7 @@ const MAX_OFFER_DEPTH = 32
 const MAX_ID_LENGTH = 128
 const MAX_URL_LENGTH = 2048
 
+/** Ids are kept exactly as the backend sent them: a number stays a number, a string a string. */
 export type CallLogId = string | number
 export type CallType = 'voice' | 'video'
 
@@ -26,6 +23,7 @@ export interface Invitation {
   conversationId: CallLogId | null
   callType: CallType
   from: {
+    /** Whitespace folded, control and bidi-override characters removed, at most 100 characters. */
     name: string
     /** Only http(s) or relative URLs survive the parser; anything else becomes null. */
     avatar: string | null
@@ -34,31 +32,35 @@ export interface Invitation {
   }
   /** Passed through untouched for the app's WebRTC code (SDP or an object holding one). */
   offer: unknown
-  /** Epoch milliseconds from the frame's `expires_at`, or null when the frame has none. */
+  /** Epoch milliseconds: the frame's `expires_at`, else the arrival plus the ring timeout. */
   expiresAt: number | null
 }
 
-/** Why a ringing call stopped ringing. */
+/** Why a ringing call stopped ringing, as the backend said it. */
 export type EndReason = 'cancelled' | 'ended' | 'taken'
 
 export type ServerFrame =
   | { type: 'invitation'; invitation: Invitation }
-  | { type: 'end'; callLogId: CallLogId; reason: EndReason }
-  | { type: 'pong' }
-  /** A well-formed frame of a type the hub does not handle: not a call, breaks nothing. */
-  | { type: 'other'; frameType: string }
+  /** `call_cancelled`, `call_ended`, `call_taken`: ends a ringing call, or the call in progress. */
+  | { type: 'end'; callLogId: CallLogId; reason: EndReason; text: string }
+  /** The backend accepted `auth` (`of: "auth"`) or an answer (`of: "call_accepted"`, with the call's id). */
+  | { type: 'ack'; of: string; callLogId: CallLogId | null }
+  /** The backend refused a frame: an answer to a call that no longer rings, say. */
+  | { type: 'nack'; of: string; callLogId: CallLogId | null; reason: string }
+  /** Any other JSON object with a string `type`: chat, signalling, the app's own frames. */
+  | { type: 'message'; frameType: string; callLogId: CallLogId | null; text: string }
 
 export interface Rejected {
   type: 'rejected'
   reason: string
 }
 
-/** Frames the hub sends to the backend. The token travels only in `auth`, never in a URL. */
+/** Frames the hub writes itself. The token travels only in `auth`, never in a URL. */
 export type HubFrame =
   | { type: 'auth'; token: string }
-  | { type: 'ping' }
   | { type: 'call_accepted'; call_log_id: CallLogId; conversation_id: CallLogId | null }
-  | { type: 'call_declined'; call_log_id: CallLogId; conversation_id: CallLogId | null }
+  | { type: 'call_declined'; call_log_id: CallLogId; conversation_id: CallLogId | null; reason?: string }
+  | { type: 'call_ended'; call_log_id: CallLogId; reason: string }
 
 const endFrameTypes: Record<string, EndReason> = {
   call_cancelled: 'cancelled',
@@ -72,11 +74,11 @@ function own(object: JsonObject, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined
 }
 
-function isObject(value: unknown): value is JsonObject {
+export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function readId(value: unknown): CallLogId | null {
+export function readId(value: unknown): CallLogId | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null
   if (typeof value === 'string') {
     const id = value.trim()
@@ -85,9 +87,13 @@ function readId(value: unknown): CallLogId | null {
   return null
 }
 
+// C0/C1 controls and explicit bidi embeddings, overrides and isolates: a name never needs them, and an
+// override can make "Bob\u202Egnp.exe" read "Bobexe.png".
+const unwantedInNames = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g
+
 function readName(value: unknown): string | null {
   if (typeof value !== 'string') return null
-  const name = value.replace(/\s+/g, ' ').trim()
+  const name = value.replace(unwantedInNames, '').replace(/\s+/g, ' ').trim()
   if (name.length === 0) return null
   // Cut by code points so a name never ends in half a surrogate pair.
   return Array.from(name).slice(0, MAX_NAME_LENGTH).join('')
@@ -127,7 +133,8 @@ function depthWithin(value: unknown, limit: number): boolean {
   return true
 }
 
-function utf8Length(text: string): number {
+/** The UTF-8 length of `text`, exact only when it matters (near the limit). */
+export function utf8Length(text: string): number {
   // Cheap bounds first: every UTF-16 unit is 1 to 3 UTF-8 bytes.
   if (text.length * 3 <= MAX_FRAME_BYTES) return text.length
   if (text.length > MAX_FRAME_BYTES) return text.length
@@ -179,18 +186,26 @@ export function parseServerFrame(raw: unknown): ServerFrame | Rejected {
     return { type: 'rejected', reason: 'frame has no string type' }
   }
   if (frameType === 'call_invitation' || frameType === 'incoming_call') return parseInvitation(frame, frameType)
+  const rawId = own(frame, 'call_log_id')
+  const callLogId = readId(rawId)
   const reason = Object.prototype.hasOwnProperty.call(endFrameTypes, frameType) ? endFrameTypes[frameType] : undefined
   if (reason !== undefined) {
-    const callLogId = readId(own(frame, 'call_log_id'))
     if (callLogId === null) return { type: 'rejected', reason: `${frameType} without a valid call_log_id` }
-    return { type: 'end', callLogId, reason }
+    return { type: 'end', callLogId, reason, text: raw }
   }
-  if (frameType === 'pong') return { type: 'pong' }
-  return { type: 'other', frameType }
+  if (frameType === 'ack' || frameType === 'nack') {
+    const of = readText(own(frame, 'of'), MAX_ID_LENGTH)
+    if (of === null) return { type: 'rejected', reason: `${frameType} without the type it answers (of)` }
+    if (frameType === 'ack') return { type: 'ack', of, callLogId }
+    const why = own(frame, 'reason')
+    return { type: 'nack', of, callLogId, reason: typeof why === 'string' ? why.slice(0, 200) : 'refused' }
+  }
+  if (rawId !== undefined && callLogId === null) return { type: 'rejected', reason: `${frameType} with an invalid call_log_id` }
+  return { type: 'message', frameType, callLogId, text: raw }
 }
 
 /** The key of one profile's connection: `{type}:{id}`, e.g. `Tutor:1`. */
-export function profileKey(profile: Profile): string {
+export function profileKey(profile: { id: CallLogId; type: string }): string {
   return `${profile.type}:${profile.id}`
 }
 
@@ -198,134 +213,3 @@ export function profileKey(profile: Profile): string {
 export function callKey(callLogId: CallLogId): string {
   return String(callLogId)
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// Hub ↔ tab: the port API.
-
-export interface Profile {
-  id: CallLogId
-  /** Capitalised role, as in the socket URL: `Tutor`, `Student`, `Parent`, `Advertiser`. */
-  type: string
-}
-
-/** What a tab knows about who is signed in. Only `profile` connects anything. */
-export type TabIdentity =
-  | { type: 'signed-out' }
-  | { type: 'no-profile'; role: string | null }
-  | { type: 'profile'; profile: Profile; token: string; url: string }
-
-export interface LastClose {
-  code: number
-  reason: string
-  at: number
-}
-
-/**
- * The state of a tab's connection. One union, changed in one place per side: `signed-out` and
- * `no-profile` come from the tab's identity, the rest from the worker's connection for that profile.
- */
-export type ConnectionState =
-  | { type: 'signed-out' }
-  | { type: 'no-profile'; role: string | null }
-  | { type: 'connecting'; attempt: number }
-  | { type: 'open'; since: number }
-  | { type: 'waiting'; attempt: number; retryAt: number }
-  | { type: 'offline' }
-  | { type: 'unauthorized'; code: number; reason: string }
-  | { type: 'closed'; reason: string }
-
-export type Status = ConnectionState & {
-  /** `Tutor:1`, or null when the tab has no profile. */
-  profileKey: string | null
-  /** Tabs attached to this profile in the worker (0 when the tab has no profile). */
-  tabs: number
-  /** The last time the socket closed, with its code and reason. */
-  lastClose: LastClose | null
-}
-
-export type SettleReason = 'accepted' | 'declined' | EndReason | 'expired' | 'signed-out'
-
-export interface Settled {
-  callLogId: CallLogId
-  reason: SettleReason
-  /** True in the tab whose Accept or Decline settled the call. */
-  here: boolean
-  invitation: Invitation
-}
-
-/** Whether a tab can be seen, and whether it has the focus. */
-export interface Presence {
-  visible: boolean
-  focused: boolean
-}
-
-/**
- * What the worker pushes to a tab, batched per turn of the event loop, in order on one port: a `snapshot`
- * answers every attach and identify, so no later event can be overtaken by an older state.
- */
-export type HubEvent =
-  | { type: 'snapshot'; status: Status; calls: Invitation[] }
-  | { type: 'status'; status: Status }
-  | { type: 'invitation'; invitation: Invitation }
-  | { type: 'settled'; settled: Settled }
-  /** Exactly one tab of a profile with ringing calls is the ringer; `anyVisible` is false when no tab is seen. */
-  | { type: 'ringer'; ringer: boolean; anyVisible: boolean }
-  | { type: 'log'; line: string }
-
-/** Exposed by each tab on the MessagePort it hands the worker in `attach`. */
-export interface TabEvents {
-  deliver(events: HubEvent[]): void
-}
-
-/** Worker settings a tab may pass; the tab that attaches last wins. */
-export interface HubSettings {
-  /** How long a profile's socket stays open after its last tab is gone. @default 3000 */
-  linger?: number
-  /** How long a call rings when its frame carries no `expires_at`. @default 45000 */
-  ringTimeout?: number
-  /** First backoff window, in ms. @default 500 */
-  retryBase?: number
-  /** Largest backoff window, in ms. @default 30000 */
-  maxRetryDelay?: number
-  /** Silence after which the hub pings the server, in ms. @default 25000 */
-  pingAfter?: number
-  /** How long the hub waits for any frame after a ping before it reconnects, in ms. @default 10000 */
-  pongTimeout?: number
-  /** Send the worker's log lines to the tabs' consoles. @default false */
-  debug?: boolean
-}
-
-export interface AttachRequest {
-  tabId: string
-  identity: TabIdentity
-  online: boolean
-  presence: Presence
-  settings: HubSettings
-}
-
-export interface Attached {
-  /** A Web Lock the worker holds for its whole life: a tab granted it knows the worker died. */
-  workerLock: string
-}
-
-/** The API the worker exposes with Comlink on every tab's port. One port belongs to one tab. */
-export interface HubApi {
-  /** Registers the tab and its event port, then pushes a `snapshot` (status and ringing calls) on it. */
-  attach(request: AttachRequest, events: MessagePort): Promise<Attached>
-  /** The tab's identity changed (login, logout, role switch, new token); a `snapshot` follows. */
-  identify(identity: TabIdentity): void
-  accept(callLogId: CallLogId): Invitation
-  decline(callLogId: CallLogId): void
-  /** Chromium gives workers no online/offline events: tabs forward theirs. */
-  setOnline(online: boolean): void
-  /** The tab was shown, hidden, focused or blurred: it may become, or stop being, the ringer. */
-  setPresence(presence: Presence): void
-  detach(): void
-}
-
-/** Names of the errors that cross the port (Comlink keeps `name`). */
-export const hubErrorNames = {
-  notRinging: 'CallNotRingingError',
-  notConnected: 'HubNotConnectedError',
-  notAttached: 'TabNotAttachedError',
-} as const

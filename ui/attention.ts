@@ -1,4 +1,4 @@
-import type { Invitation } from '../protocol'
+import type { Invitation } from '../protocol/wire'
 
 /** What a tab does to be noticed while calls ring: ringtone, title flashing, system notification. */
 export type Sound = 'off' | 'playing' | 'blocked'
