@@ -20,11 +20,14 @@ import { createDialogLayer, defaultStrings } from './dialog'
 import type { DialogLayer, DialogStrings } from './dialog'
 import { identityKeys, resolveIdentity } from './identity'
 import type { IdentityOptions } from './identity'
+import { startSharedWorker } from './worker'
+import type { WorkerSource } from './worker'
 
 export type { CallLogId, Invitation, Settled, Status } from '../protocol'
 export type { DialogStrings } from './dialog'
 export type { Sound } from './attention'
 export type { IdentityOptions, Me } from './identity'
+export type { WorkerSource } from './worker'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
   /** Render the built-in dialog. `false` for apps that render their own from the events. @default true */
@@ -39,6 +42,9 @@ export interface CallHubOptions extends IdentityOptions, HubSettings {
   ringtone?: string | false
   /** A system notification when no tab is visible, if the page already has permission (never asked). @default true */
   notifications?: boolean
+  /** The worker script, for apps that serve `callhub/worker` themselves (see `WorkerSource`).
+   * @default the `worker.js` beside this module, found by the app's bundler */
+  worker?: WorkerSource
 }
 
 export interface CallHubEvents {
@@ -98,10 +104,10 @@ type Listener<T> = (value: T) => void
 
 export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
-    modal = true, strings, container, requestTimeout = 5_000, getToken, getActiveRole, fetchMe, socketUrl,
-    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug, ringtone, notifications,
+    modal = true, strings, container, requestTimeout = 5_000, getToken, getActiveRole, fetchMe, socketUrl, apiBase,
+    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug, ringtone, notifications, worker: workerSource,
   } = options
-  const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl }
+  const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
   const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, debug }
   const tabId = crypto.randomUUID()
   const listeners: { [E in keyof CallHubEvents]: Set<Listener<CallHubEvents[E]>> } = {
@@ -284,15 +290,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   async function openLink(): Promise<Link> {
     await tabLockHeld
-    // `type` must be a literal for Vite to bundle the worker. Name and options must be the same on every
-    // page, or Chromium refuses to connect to the running worker. `extendedLifetime` (Chrome 148+) keeps the
-    // worker, and so the socket and the linger, alive while the only tab reloads or navigates; browsers
-    // without it ignore the member, so passing it everywhere is the feature detection.
-    const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
-      type: 'module',
-      name: 'callhub',
-      extendedLifetime: true,
-    })
+    const worker = startSharedWorker(workerSource)
     const channel = new MessageChannel()
     expose(tabEvents, channel.port1)
     const request = { tabId, identity, online: navigator.onLine, presence: presence(), settings }

@@ -1,0 +1,32 @@
+/// <reference path="./dom.d.ts" />
+/**
+ * Starting (or joining) the one SharedWorker of the origin.
+ *
+ * A browser shares a SharedWorker between pages only when its script URL and its name are the same, so every
+ * page of an origin must end up on the same URL here, or two hubs run with a socket each.
+ */
+
+/**
+ * Where the worker script is, for apps that serve `callhub/worker` (`dist/worker.js`) themselves: an absolute
+ * URL or path such as `'/static/callhub-worker.js'`, or a function that starts the `SharedWorker` (give it
+ * `name: 'callhub'` and `type: 'module'` on every page).
+ */
+export type WorkerSource = string | URL | (() => SharedWorker)
+
+export function startSharedWorker(source?: WorkerSource): SharedWorker {
+  if (typeof source === 'function') return source()
+  // A path relative to the page ('static/x.js') is a different URL on each directory's pages, so a hub per
+  // directory: the README says to give it from the root.
+  if (source !== undefined) return new SharedWorker(source, { type: 'module', name: 'callhub', extendedLifetime: true })
+  // Bundlers (Vite, webpack 5) find the worker through this exact shape: `new SharedWorker(new URL(literal,
+  // import.meta.url), { type: 'module' })`, `type` a literal. The library build rewrites the path to
+  // './worker.js', the file beside the ESM entry. The name and options must be the same on every page, or
+  // Chromium refuses to connect to the running worker. `extendedLifetime` (Chrome 148+) keeps the worker,
+  // and so the socket and the linger, alive while the only tab reloads or navigates; browsers without it
+  // ignore the member, so passing it everywhere is the feature detection.
+  return new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
+    type: 'module',
+    name: 'callhub',
+    extendedLifetime: true,
+  })
+}
