@@ -31,8 +31,9 @@ interface CallHubWindow {
   callHubOptions?: CallHubOptions
 }
 
-if (script?.hasAttribute('data-auto')) {
-  const page = window as Window & CallHubWindow
+const page = window as Window & CallHubWindow
+// A page that includes the script twice (a shared header, and the page's own) still gets one hub.
+if (script?.hasAttribute('data-auto') && page.callHub === undefined) {
   const start = () => {
     page.callHub = connectCallHub(page.callHubOptions ?? {})
     // Like the platform's `websocket-ready`: scripts that ran before the hub can wait for this.
