@@ -1,4 +1,5 @@
 /// <reference path="./dom.d.ts" />
+// (The published types are built from client/index.ts alone: this brings in `extendedLifetime`.)
 /**
  * Starting (or joining) the one SharedWorker of the origin.
  *
