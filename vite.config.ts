@@ -6,7 +6,8 @@ const page = (name: string) => fileURLToPath(new URL(`./demo/${name}.html`, impo
 export default defineConfig({
   root: fileURLToPath(new URL('./demo', import.meta.url)),
   build: {
-    outDir: fileURLToPath(new URL('./dist', import.meta.url)),
+    // dist/ is the library's (npm run build); the demo builds beside it.
+    outDir: fileURLToPath(new URL('./build/demo', import.meta.url)),
     emptyOutDir: true,
     rollupOptions: { input: { index: page('index'), tutor: page('tutor'), reels: page('reels') } },
   },

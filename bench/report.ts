@@ -127,9 +127,9 @@ export function renderMarkdown(results: Results, targets: Target[]): string {
     `## (d) New tab to \`open\`, ms (p50 / p95 / p99), ${plan.newTabRepeats} tabs each`,
     table(['comparator', 'from navigation start', 'from domInteractive'],
       results.newTab.map((result) => [result.comparator === 'callhub' ? 'callhub (hub already connected)' : 'per-tab socket (/api/me + connect)', triple(result.fromNavigation), triple(result.fromInteractive)])),
-    '## (e) Size, bytes (esbuild --minify, gzip -9)',
-    table(['bundle', 'min', 'min+gzip', 'min+gzip without Comlink', 'Vite build, gzip'],
-      results.sizes.map((size) => [`${size.name} (${size.entry})`, size.minBytes, size.gzipBytes, size.gzipBytesWithoutComlink, size.viteGzipBytes ?? '–'])),
+    '## (e) Size of the built files, bytes (`dist/`; the ESM entry bundled with Comlink and minified as an app ships it; gzip -9)',
+    table(['file', 'min', 'min+gzip', 'min+gzip without Comlink'],
+      results.sizes.map((size) => [`${size.name} (${size.file})`, size.minBytes, size.gzipBytes, size.gzipBytesWithoutComlink])),
     results.sizes.map((size) => `Largest in the ${size.name}, minified: ` +
       size.largestSources.map((source) => `${source.path} ${source.minBytes}`).join(', ')).join('\n\n'),
     `## (f) Worker memory (${results.memory.cycles} tab cycles, then ${results.memory.calls} calls)`,

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { buildLibrary } from '../scripts/build'
 import { ensureDemoBuilt } from '../server/build'
 import { startServer } from '../server/server'
 import { launchBrowser } from './browser'
@@ -41,8 +42,9 @@ async function main(): Promise<void> {
   const started = Date.now()
   // Other work on the machine shows in the tails: the run reports the load around it.
   const loadBefore = loadavg()[0]!
-  const distDir = await ensureDemoBuilt()
-  const site = await buildBenchSite(distDir)
+  const demoDir = await ensureDemoBuilt()
+  const libraryDir = await buildLibrary()
+  const site = await buildBenchSite(demoDir)
   const sends = recordServerSends()
   const server = await startServer({ port: 0, staticDir: site.dir, log: () => {} })
   const { browser, debuggingPort } = await launchBrowser()
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     const env = createEnv({ plan, site, api: createServerApi(server.url), sends, browser, debuggingPort, baseURL: server.url })
     console.log(`callhub bench, ${plan.mode} plan`)
     console.log('(e) sizes')
-    const sizes = await measureSizes(distDir)
+    const sizes = await measureSizes(libraryDir)
     console.log('(a) sockets against tabs')
     const sockets = await measureSockets(env)
     console.log('(b) fan-out latency')

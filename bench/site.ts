@@ -22,9 +22,9 @@ export interface BenchSite {
   remove(): Promise<void>
 }
 
-export async function buildBenchSite(distDir: string): Promise<BenchSite> {
+export async function buildBenchSite(demoDir: string): Promise<BenchSite> {
   const dir = await mkdtemp(join(tmpdir(), 'callhub-bench-'))
-  await cp(distDir, dir, { recursive: true })
+  await cp(demoDir, dir, { recursive: true })
   await build({
     entryPoints: {
       'bench/per-tab': join(pagesDir, 'per-tab.ts'),
@@ -49,9 +49,9 @@ export async function buildBenchSite(distDir: string): Promise<BenchSite> {
   })
 
   // The demo's event log adds DOM work per call that no comparator has: the bench pages go without it.
-  const tutor = (await readFile(join(distDir, 'tutor.html'), 'utf8')).replace('<ol id="events"></ol>', '')
+  const tutor = (await readFile(join(demoDir, 'tutor.html'), 'utf8')).replace('<ol id="events"></ol>', '')
   const demoScript = /<script type="module" crossorigin src="[^"]+"><\/script>/
-  if (!demoScript.test(tutor)) throw new Error('[bench] dist/tutor.html has no module script to replace')
+  if (!demoScript.test(tutor)) throw new Error('[bench] build/demo/tutor.html has no module script to replace')
   const withScript = (src: string) => tutor.replace(demoScript, `<script type="module" src="${src}"></script>`)
   await writeFile(join(dir, 'bench', 'callhub.html'), tutor)
   await writeFile(join(dir, 'bench', 'per-tab.html'), withScript('/bench/per-tab.js'))

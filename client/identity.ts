@@ -13,19 +13,21 @@ export interface Me {
 }
 
 export interface IdentityOptions {
+  /**
+   * The backend's address when it is not the page's origin: `'https://api.example.com'`, or with a path
+   * prefix, `'https://example.com/backend'`. `/api/me` and the socket (`wss:` for `https:`) go there; the
+   * backend must allow the pages' origin by CORS (README, "A backend on another origin").
+   * `fetchMe` and `socketUrl`, when given, take precedence. @default the page's origin
+   */
+  apiBase?: string
   /** @default localStorage.token, else localStorage.access_token */
   getToken?: () => string | null
   /** @default localStorage.active_role */
   getActiveRole?: () => string | null
-  /** @default GET /api/me with `Authorization: Bearer <token>` */
+  /** @default GET `/api/me` (on `apiBase`) with `Authorization: Bearer <token>` */
   fetchMe?: (token: string) => Promise<Me>
-  /** @default `/ws/{profile_id}/{profile_type}` on the page's origin, ws: or wss: to match */
+  /** @default `/ws/{profile_id}/{profile_type}` on `apiBase` or the page's origin, ws: or wss: to match */
   socketUrl?: (profile: Profile) => string
-  /**
-   * The backend's origin when it is not the page's (`https://api.example.com`): `/api/me` and the socket go
-   * there. The backend must allow the page's origin (CORS). @default the page's origin
-   */
-  apiBase?: string
 }
 
 export { TokenRejectedError }
@@ -53,10 +55,22 @@ const ME_TIMEOUT = 10_000
 const MAX_TOKEN_LENGTH = 8_192
 const MAX_ROLE_LENGTH = 32
 
+/**
+ * `path` on the backend: under `apiBase` (with or without a trailing slash; a relative base is read against
+ * the page), else on the page's origin; `socket` turns http(s) into ws(s). Node tests pass `pageUrl`.
+ */
+export function backendUrl(path: string, apiBase = '', socket = false, pageUrl = location.href): string {
+  const url = new URL(apiBase.replace(/\/+$/, '') + path, pageUrl)
+  if (socket) url.protocol = url.protocol.replace('http', 'ws')
+  return url.href
+}
+
 export async function defaultFetchMe(token: string, apiBase?: string): Promise<Me> {
-  const response = await fetch(new URL('/api/me', apiBase ?? location.href), {
+  const url = backendUrl('/api/me', apiBase)
+  const response = await fetch(url, {
+    // The token travels in a header, and cookies only to the page's own origin (fetch's default
+    // `credentials`): a backend on another origin needs CORS for the header, never credentialed CORS.
     headers: { authorization: `Bearer ${token}` },
-    credentials: apiBase === undefined ? 'same-origin' : 'omit',
     // A hung request must not leave the tab `connecting` for ever: fail, and the caller retries.
     signal: AbortSignal.timeout(ME_TIMEOUT),
   })
@@ -64,16 +78,14 @@ export async function defaultFetchMe(token: string, apiBase?: string): Promise<M
   if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
     throw new TokenRejectedError(response.status)
   }
-  if (!response.ok) throw new Error(`[callhub] /api/me answered ${response.status}`)
+  if (!response.ok) throw new Error(`[callhub] ${url} answered ${response.status}`)
   const me: unknown = await response.json()
-  if (typeof me !== 'object' || me === null) throw new Error('[callhub] /api/me did not answer a JSON object')
+  if (typeof me !== 'object' || me === null) throw new Error(`[callhub] ${url} did not answer a JSON object`)
   return me as Me
 }
 
 export function defaultSocketUrl(profile: Profile, apiBase?: string): string {
-  const url = new URL(`/ws/${encodeURIComponent(String(profile.id))}/${encodeURIComponent(profile.type)}`, apiBase ?? location.href)
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-  return url.href
+  return backendUrl(`/ws/${encodeURIComponent(profile.id)}/${encodeURIComponent(profile.type)}`, apiBase, true)
 }
 
 function profileIdOf(me: Me, role: string): number | string | null {

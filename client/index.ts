@@ -25,7 +25,8 @@ import type { Link, LinkState } from './link'
 import { emptyMirror, leaveProfile, reduceAll } from './mirror'
 import type { Mirror, MirrorEvent } from './mirror'
 import { sharedWorkerConnector } from './shared-worker'
-import { startSharedWorker } from './worker'
+import { describeWorker, startSharedWorker } from './worker'
+import type { WorkerSource } from './worker'
 
 export {
   CallNotRingingError, HubClosedError, HubNotConnectedError, HubTimeoutError, HubWorkerLostError, InvalidInputError,
@@ -36,6 +37,8 @@ export type { BackendOptions, HubSettings, HostMode, Settled, SettleReason, Stat
 export type { DialogStrings } from '../ui/dialog'
 export type { Sound } from '../ui/attention'
 export type { IdentityOptions, Me } from './identity'
+export type { WorkerSource } from './worker'
+export type { Profile } from '../protocol/port'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
   /** Render the built-in dialog. `false` for apps that render their own from `subscribeCalls`. @default true */
@@ -54,6 +57,11 @@ export interface CallHubOptions extends IdentityOptions, HubSettings {
   notifications?: boolean
   /** The host's log lines appear in this tab's console. @default false */
   debug?: boolean
+  /**
+   * The worker script, for apps that serve `callhub/worker` themselves (see `WorkerSource`).
+   * @default the `worker.js` beside this module, found by the app's bundler
+   */
+  worker?: WorkerSource
 }
 
 export interface CallHubEvents {
@@ -120,7 +128,7 @@ const BACKEND_WAIT = OUTBOX_WAIT
 export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
     modal = true, strings, container, avatarBase, requestTimeout = 5_000, ringtone, notifications, debug = false,
-    getToken, getActiveRole, fetchMe, socketUrl, apiBase,
+    getToken, getActiveRole, fetchMe, socketUrl, apiBase, worker: workerSource,
     linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend,
   } = options
   const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
@@ -151,7 +159,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     tabId,
     locks,
     requestTimeout,
-    connect: sharedWorkerConnector(startSharedWorker, 'callhub'),
+    connect: sharedWorkerConnector(() => startSharedWorker(workerSource), describeWorker(workerSource)),
     attachRequest: () => ({
       tabId,
       identity: hostIdentity(),

@@ -1,8 +1,11 @@
 /**
- * (e) What callhub adds to a page and to the worker, minified and gzipped: the client (with its dialog) as
- * an app bundles it, and the SharedWorker script. Comlink is inside both; the sizes without it show its share.
+ * (e) What callhub adds to a page and to the worker: the files `npm run build` puts in `dist/`, minified and
+ * gzipped. The ESM entry is measured as an app ships it (bundled with Comlink, minified); the worker and the
+ * script-tag build are measured as they are, since they ship minified with Comlink inside. The same numbers
+ * are the budgets of `npm run size` (.size-limit.json). Where the bytes come from is read off a bundle of the
+ * sources.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -11,14 +14,13 @@ import { build } from 'esbuild'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 export interface BundleSize {
-  name: 'client' | 'worker'
-  entry: string
+  name: 'client' | 'worker' | 'script tag'
+  /** The built file, in `dist/`. */
+  file: string
   minBytes: number
   gzipBytes: number
-  /** The same bundle with Comlink left out. */
+  /** The same code with Comlink left out (a bundle of the sources). */
   gzipBytesWithoutComlink: number
-  /** The same code as the demo's Vite build emitted it, gzipped; null where Vite inlines it into the app. */
-  viteGzipBytes: number | null
   /** The source files that weigh most in the minified bundle (before gzip), largest first. */
   largestSources: Array<{ path: string; minBytes: number }>
 }
@@ -28,10 +30,12 @@ interface Bundle {
   sources: Array<{ path: string; minBytes: number }>
 }
 
-async function bundle(entry: string, external: string[]): Promise<Bundle> {
+async function bundle(entry: string, external: string[], format: 'esm' | 'iife' = 'esm'): Promise<Bundle> {
   const result = await build({
-    entryPoints: [join(root, entry)], bundle: true, minify: true, format: 'esm', target: 'es2022',
-    platform: 'browser', write: false, external, metafile: true, logLevel: 'warning',
+    entryPoints: [entry], bundle: true, minify: true, format, target: 'es2022', platform: 'browser',
+    write: false, external, metafile: true, logLevel: 'warning',
+    // As scripts/build.ts does: the script-tag build never reads import.meta.
+    define: format === 'iife' ? { 'import.meta.url': 'undefined' } : undefined,
   })
   const output = Object.values(result.metafile.outputs)[0]
   const sources = Object.entries(output?.inputs ?? {})
@@ -42,22 +46,24 @@ async function bundle(entry: string, external: string[]): Promise<Bundle> {
 
 const gzip = (text: string | Buffer): number => gzipSync(text, { level: 9 }).length
 
-export async function measureSizes(distDir: string): Promise<BundleSize[]> {
-  const assets = join(distDir, 'assets')
-  const workerAsset = (await readdir(assets)).find((file) => /^entry-.*\.js$/.test(file))
-  const entries = [
-    { name: 'client' as const, entry: 'client/index.ts', vite: null },
-    { name: 'worker' as const, entry: 'worker/entry.ts', vite: workerAsset === undefined ? null : join(assets, workerAsset) },
+/** `libraryDir` is `dist/`, freshly built (scripts/build.ts `buildLibrary`). */
+export async function measureSizes(libraryDir: string): Promise<BundleSize[]> {
+  const files = [
+    { name: 'client' as const, file: 'index.js', source: 'client/index.ts', format: 'esm' as const },
+    { name: 'worker' as const, file: 'worker.js', source: 'worker/entry.ts', format: 'esm' as const },
+    { name: 'script tag' as const, file: 'callhub.global.js', source: 'client/global.ts', format: 'iife' as const },
   ]
-  return Promise.all(entries.map(async ({ name, entry, vite }) => {
-    const { code, sources } = await bundle(entry, [])
+  return Promise.all(files.map(async ({ name, file, source, format }) => {
+    const path = join(libraryDir, file)
+    // index.js leaves Comlink to the app's bundler and minifier: do what the app does.
+    const shipped = name === 'client' ? (await bundle(path, [])).code : await readFile(path, 'utf8')
+    const fromSources = await bundle(join(root, source), [], format)
     return {
-      name, entry,
-      minBytes: Buffer.byteLength(code),
-      gzipBytes: gzip(code),
-      gzipBytesWithoutComlink: gzip((await bundle(entry, ['comlink'])).code),
-      viteGzipBytes: vite === null ? null : gzip(await readFile(vite)),
-      largestSources: sources.slice(0, 6),
+      name, file: `dist/${file}`,
+      minBytes: Buffer.byteLength(shipped),
+      gzipBytes: gzip(shipped),
+      gzipBytesWithoutComlink: gzip((await bundle(join(root, source), ['comlink'], format)).code),
+      largestSources: fromSources.sources.slice(0, 6),
     }
   }))
 }

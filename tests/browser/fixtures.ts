@@ -4,7 +4,7 @@
  */
 import { test as base, expect } from '@playwright/test'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
-import { distDir } from '../../server/build'
+import { demoDir } from '../../server/build'
 import { startServer } from '../../server/server'
 import type { ReferenceServer } from '../../server/server'
 import type { CallHubOptions } from '../../client'
@@ -106,7 +106,7 @@ export async function newSignedInContext(browser: Browser, baseURL: string, toke
 export const test = base.extend<Fixtures>({
   // A new server per test: nothing one test leaves behind (sockets, calls) reaches the next.
   server: async ({}, use) => {
-    const server = await startServer({ port: 0, staticDir: distDir, log: () => {} })
+    const server = await startServer({ port: 0, staticDir: demoDir, log: () => {} })
     await use(server)
     await server.close()
   },
