@@ -8,7 +8,7 @@
  * what the hub decides, and renders the incoming-call dialog from that mirror. It never opens a socket.
  */
 import { CallNotRingingError, HubClosedError, InvalidInputError } from '../protocol/errors'
-import type { HubEvent, HubSettings, HubStatus, Interests, Presence, Status } from '../protocol/port'
+import type { HostMode, HubEvent, HubSettings, HubStatus, Interests, Presence, Status } from '../protocol/port'
 import { isObject, profileKey } from '../protocol/wire'
 import type { CallLogId, Invitation } from '../protocol/wire'
 import { retryDelay } from '../core/backoff'
@@ -20,10 +20,10 @@ import { createDialogLayer, defaultStrings } from '../ui/dialog'
 import type { DialogLayer, DialogStrings } from '../ui/dialog'
 import { identityKeys, resolveIdentity } from './identity'
 import type { IdentityOptions, ResolvedIdentity } from './identity'
-import { createLink } from './link'
-import type { Link, LinkState } from './link'
-import { emptyMirror, leaveProfile, reduceAll } from './mirror'
-import type { Mirror, MirrorEvent } from './mirror'
+import { createLink, holdTabLock } from './link'
+import type { Connector, Link, LinkState } from './link'
+import { emptyMirror, leaveProfile, reduceAll } from '../core/mirror'
+import type { Mirror, MirrorEvent } from '../core/mirror'
 import { sharedWorkerConnector } from './shared-worker'
 import { describeWorker, startSharedWorker } from './worker'
 import type { WorkerSource } from './worker'
@@ -145,34 +145,61 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   let identityFailures = 0
   let closed = false
   let sound: Sound = 'off'
+  // SharedWorker is missing in some browsers (Android WebViews, some privacy modes), Web Locks outside secure
+  // contexts: the page then runs the hub itself, and the tab holding a profile's lock owns its socket.
+  const locks = typeof navigator !== 'undefined' && navigator.locks !== undefined ? navigator.locks : null
+  const channel = typeof BroadcastChannel === 'function' ? (name: string) => new BroadcastChannel(name) : null
+  let mode: HostMode = 'shared-worker'
+  let modeReason: string | null = null
+  if (typeof SharedWorker === 'undefined') fallBack('this browser has no SharedWorker')
   let status: Status = computeStatus()
   let interests: Interests = { messages: false, debug }
   let dialogs: DialogLayer | null = null
   let attention: ReturnType<typeof createAttention> | null = null
 
-  // SharedWorker is missing in some browsers (Android WebViews, some privacy modes); Web Locks outside
-  // secure contexts. Neither may take the page's own script down.
-  const missing = typeof SharedWorker === 'undefined' ? 'SharedWorker' : null
-  const locks = typeof navigator !== 'undefined' && navigator.locks !== undefined ? navigator.locks : null
 
-  const link: Link = createLink({
-    tabId,
-    locks,
-    requestTimeout,
-    connect: sharedWorkerConnector(() => startSharedWorker(workerSource), describeWorker(workerSource)),
-    attachRequest: () => ({
-      tabId,
-      identity: hostIdentity(),
-      online: navigator.onLine,
-      presence: presence(),
-      settings,
-      interests,
-      calls: [...mirror.calls.values()],
-    }),
-    onEvents: (events) => apply(events),
-    onState: (state) => linkChanged(state),
-    log: (line) => console.warn(`[callhub] ${line}`),
-  })
+  /** Runs the hub in this page from now on: elected among the tabs where it can be, else for this tab alone. */
+  function fallBack(reason: string): void {
+    const alone = locks === null || channel === null
+    mode = alone ? 'per-tab' : 'leader-tab'
+    modeReason = alone ? `${reason}, and no ${locks === null ? 'Web Locks (https or localhost only)' : 'BroadcastChannel'}: this tab has a socket of its own` : reason
+    console.warn(`[callhub] ${modeReason}: running the hub in this page (${mode})`)
+  }
+
+  const tabLock = holdTabLock(locks, tabId, (line) => console.warn(`[callhub] ${line}`))
+
+  function startLink(): Link {
+    return createLink({
+      tabLockHeld: tabLock.held,
+      locks,
+      requestTimeout,
+      connect: mode === 'shared-worker'
+        ? sharedWorkerConnector(() => startSharedWorker(workerSource), describeWorker(workerSource))
+        : async (deliver) => (await pageHost())(deliver),
+      attachRequest: () => ({
+        tabId,
+        identity: hostIdentity(),
+        online: navigator.onLine,
+        presence: presence(),
+        settings,
+        interests,
+        calls: [...mirror.calls.values()],
+      }),
+      onEvents: (events) => apply(events),
+      onState: (state) => linkChanged(state),
+      log: (line) => console.warn(`[callhub] ${line}`),
+    })
+  }
+
+  let pageHostConnector: Promise<Connector> | null = null
+  function pageHost(): Promise<Connector> {
+    pageHostConnector ??= import('./page-host').then((module) => module.pageHostConnector(locks, channel, (line) => {
+      if (debug) console.info(`[callhub host] ${line}`)
+    }))
+    return pageHostConnector
+  }
+
+  let link: Link = startLink()
   /** The identity the host last heard from this tab (attach carries it; identify changes it). */
   let toldHost: ReturnType<typeof hostIdentity> | null = null
 
@@ -189,19 +216,18 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   /** The tab's status: the hub's while the tab is linked to it with a profile, else what the tab knows itself. */
   function computeStatus(): Status {
-    const mode = { mode: 'shared-worker' as const, modeReason: null }
-    if (closed) return { type: 'closed', reason: 'closed by the page', ...none, ...mode }
-    if (identity.type === 'resolving') return { type: 'connecting', attempt: 0, ...none, ...mode }
-    if (identity.type === 'waiting') return { type: 'waiting', attempt: identity.attempt, retryAt: identity.retryAt, ...none, ...mode }
+    const hostMode = { mode, modeReason }
+    if (closed) return { type: 'closed', reason: 'closed by the page', ...none, ...hostMode }
+    if (identity.type === 'resolving') return { type: 'connecting', attempt: 0, ...none, ...hostMode }
+    if (identity.type === 'waiting') return { type: 'waiting', attempt: identity.attempt, retryAt: identity.retryAt, ...none, ...hostMode }
     const { resolved } = identity
-    if (resolved.type !== 'profile') return { ...resolved, ...none, ...mode }
-    if (missing !== null) return { type: 'closed', reason: `this browser has no ${missing}`, ...none, ...mode }
+    if (resolved.type !== 'profile') return { ...resolved, ...none, ...hostMode }
     const key = profileKey(resolved.profile)
     const state = link.state
-    if (state.type === 'attached' && mirror.status.profileKey === key) return { ...mirror.status, ...mode }
-    if (state.type === 'failed') return { type: 'closed', reason: state.reason, ...none, profileKey: key, ...mode }
+    if (state.type === 'attached' && mirror.status.profileKey === key) return { ...mirror.status, ...hostMode }
+    if (state.type === 'failed') return { type: 'closed', reason: state.reason, ...none, profileKey: key, ...hostMode }
     const attempt = state.type === 'lost' || state.type === 'attaching' ? state.attempt : 0
-    return { type: 'connecting', attempt, profileKey: key, tabs: 0, lastClose: mirror.status.lastClose, ...mode }
+    return { type: 'connecting', attempt, profileKey: key, tabs: 0, lastClose: mirror.status.lastClose, ...hostMode }
   }
 
   function emit<E extends keyof CallHubEvents>(event: E, value: CallHubEvents[E]): void {
@@ -260,6 +286,15 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function linkChanged(state: LinkState): void {
+    if (state.type === 'failed' && mode === 'shared-worker' && !closed) {
+      // The shared worker cannot run (its script failed to load, or it never answered): run the hub here.
+      fallBack(state.reason)
+      link.close()
+      link = startLink()
+      link.start()
+      updateStatus()
+      return
+    }
     if (state.type === 'attached') toldHost = hostIdentity()
     else if (mirror.ringer) {
       // Until a host elects a ringer again, this tab stays quiet.
@@ -312,12 +347,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     identity = { type: 'resolved', resolved }
     if (resolved.type !== 'profile') {
       if (mirror.calls.size > 0 || mirror.missed.length > 0) leaveLocally({ ...mirror.status, ...none })
-      if (missing === null && link.state.type !== 'idle') void tellHost()
-      updateStatus()
-      return
-    }
-    if (missing !== null) {
-      console.warn(`[callhub] this page has no ${missing}: incoming calls cannot be shown here`)
+      if (link.state.type !== 'idle') void tellHost()
       updateStatus()
       return
     }
@@ -328,7 +358,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   function requireProfile(what: string): void {
     if (closed) throw new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
-    if (identity.type !== 'resolved' || identity.resolved.type !== 'profile' || missing !== null) {
+    if (identity.type !== 'resolved' || identity.resolved.type !== 'profile') {
       throw new CallNotRingingError(`[callhub] cannot ${what}: this tab has no connected profile`)
     }
   }
@@ -475,6 +505,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       document.removeEventListener('visibilitychange', onPresence)
       if (identityRetry !== null) clearTimeout(identityRetry)
       link.close()
+      tabLock.release()
       attention?.dispose()
       dialogs?.dispose()
       mirror = { ...emptyMirror, status: { ...mirror.status, ...none } }

@@ -8,6 +8,7 @@ import { HubClosedError, HubTimeoutError, HubWorkerLostError, TabNotAttachedErro
 import type { Outcome } from '../protocol/errors'
 import type { AttachRequest, Attached, HubApi, HubEvent } from '../protocol/port'
 import { retryDelay } from '../core/backoff'
+import type { Clock, Timer } from '../core/connection'
 import { TAB_PING_INTERVAL } from '../core/host'
 import type { Locks } from '../core/host'
 
@@ -24,7 +25,7 @@ export interface HostConnection {
   dispose(): void
 }
 
-export type Connector = (deliver: (events: HubEvent[]) => void) => HostConnection
+export type Connector = (deliver: (events: HubEvent[]) => void) => HostConnection | Promise<HostConnection>
 
 export type LinkState =
   | { type: 'idle' }
@@ -46,8 +47,39 @@ export interface LinkOptions {
   requestTimeout?: number
   /** Null without Web Locks: the link then pings its host to learn that it lives. */
   locks: Locks | null
-  tabId: string
+  /** Settles once this tab holds its own liveness lock (`holdTabLock`): a host must not attach it before. */
+  tabLockHeld: Promise<void>
   log?: (line: string) => void
+  /** @default the real clock */
+  clock?: Clock
+  /** @default Math.random */
+  random?: () => number
+}
+
+const realClock: Clock = { now: () => Date.now(), setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (timer) => clearTimeout(timer) }
+
+/**
+ * The tab holds a Web Lock named for itself for its whole life; hosts wait for it to learn that the tab is
+ * gone, since Chromium fires no MessagePort close event (whatwg/html#1766). One per page, whatever links
+ * (a shared worker's, then a tab host's) it goes through.
+ */
+export function holdTabLock(locks: Locks | null, tabId: string, log: (line: string) => void): { held: Promise<void>; release: () => void } {
+  let release = () => {}
+  if (locks === null) return { held: Promise.resolve(), release }
+  const held = new Promise<void>((resolve) => {
+    locks
+      .request(`callhub:tab:${tabId}`, {}, () => {
+        resolve()
+        return new Promise<void>((done) => {
+          release = done
+        })
+      })
+      .catch((error: unknown) => {
+        log(`could not take this tab's Web Lock (${String(error)}): hosts will not notice this tab's death`)
+        resolve()
+      })
+  })
+  return { held, release: () => release() }
 }
 
 export interface Link {
@@ -64,41 +96,27 @@ export interface Link {
 }
 
 export function createLink(options: LinkOptions): Link {
-  const { connect, attachRequest, onEvents, onState, requestTimeout = 5_000, locks, tabId, log = () => {} } = options
+  const {
+    connect, attachRequest, onEvents, onState, requestTimeout = 5_000, locks, tabLockHeld, log = () => {}, clock = realClock,
+    random = Math.random,
+  } = options
   let state: LinkState = { type: 'idle' }
   let connection: HostConnection | null = null
-  let timer: ReturnType<typeof setTimeout> | null = null
+  let timer: Timer | null = null
   let watch: AbortController | null = null
   let losses = 0
+  /** The link has been attached once: a host that never answered is taken for one that cannot start. */
+  let everAttached = false
   const pending = new Set<(error: Error) => void>()
   const waiting = new Set<{ resolve: () => void; reject: (error: Error) => void }>()
 
-  // The tab holds a Web Lock named for itself for its whole life; the host waits for it to learn that the
-  // tab is gone, since Chromium fires no MessagePort close event (whatwg/html#1766).
-  let releaseTabLock = () => {}
-  const tabLockHeld = locks === null
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => {
-        locks
-          .request(`callhub:tab:${tabId}`, {}, () => {
-            resolve()
-            return new Promise<void>((release) => {
-              releaseTabLock = release
-            })
-          })
-          .catch((error: unknown) => {
-            log(`could not take this tab's Web Lock (${String(error)}): the host will not notice this tab's death`)
-            resolve()
-          })
-      })
-
   /** The one place the link changes: what the old state held is let go of here. */
   function setLink(next: LinkState): void {
-    if (timer !== null) clearTimeout(timer)
+    if (timer !== null) clock.clearTimeout(timer)
     timer = null
     watch?.abort()
     watch = null
-    const keepsConnection = next.type === 'attached' || (next.type === 'attaching' && state.type === 'attaching')
+    const keepsConnection = next.type === 'attached'
     if (!keepsConnection && connection !== null) {
       connection.dispose()
       connection = null
@@ -117,15 +135,15 @@ export function createLink(options: LinkOptions): Link {
   function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fail = (error: Error) => {
-        clearTimeout(deadline)
+        clock.clearTimeout(deadline)
         pending.delete(fail)
         reject(error)
       }
-      const deadline = setTimeout(() => fail(new HubTimeoutError(`[callhub] the host did not answer ${what} within ${ms} ms`)), ms)
+      const deadline = clock.setTimeout(() => fail(new HubTimeoutError(`[callhub] the host did not answer ${what} within ${ms} ms`)), ms)
       pending.add(fail)
       work.then(
         (value) => {
-          clearTimeout(deadline)
+          clock.clearTimeout(deadline)
           pending.delete(fail)
           resolve(value)
         },
@@ -139,18 +157,19 @@ export function createLink(options: LinkOptions): Link {
   }
 
   async function attach(): Promise<void> {
-    setLink({ type: 'attaching', since: Date.now(), attempt: losses })
+    setLink({ type: 'attaching', since: clock.now(), attempt: losses })
     await tabLockHeld
     if (state.type !== 'attaching') return
     let current: HostConnection
     try {
-      current = connect((events) => {
+      current = await connect((events) => {
         if (connection === current) onEvents(events)
       })
     } catch (error) {
       setLink({ type: 'failed', reason: `could not start the host: ${String(error)}` })
       return
     }
+    if (state.type !== 'attaching') return current.dispose()
     connection = current
     void current.failed.then((reason) => {
       if (connection !== current) return
@@ -161,13 +180,17 @@ export function createLink(options: LinkOptions): Link {
     try {
       outcome = await withTimeout('attach', requestTimeout, current.attach(attachRequest()))
     } catch (error) {
-      if (connection === current) lose(String(error instanceof Error ? error.message : error))
+      if (connection !== current) return
+      const reason = error instanceof Error ? error.message : String(error)
+      if (!everAttached) return setLink({ type: 'failed', reason: `the host did not answer (${reason.replace(/^\[callhub\]\s*/, '')})` })
+      lose(reason)
       return
     }
     if (connection !== current) return
     if (!outcome.ok) return lose(outcome.error.message)
     losses = 0
-    setLink({ type: 'attached', hostId: outcome.value.hostId, since: Date.now() })
+    everAttached = true
+    setLink({ type: 'attached', hostId: outcome.value.hostId, since: clock.now() })
     watchHost(outcome.value)
   }
 
@@ -190,7 +213,7 @@ export function createLink(options: LinkOptions): Link {
         (outcome) => {
           if (signal.aborted) return
           if (outcome.ok && outcome.value.attached && outcome.value.hostId === attached.hostId) {
-            timer = setTimeout(ping, TAB_PING_INTERVAL)
+            timer = clock.setTimeout(ping, TAB_PING_INTERVAL)
           } else lose('the host restarted and forgot this tab', 0)
         },
         (error: unknown) => {
@@ -198,7 +221,7 @@ export function createLink(options: LinkOptions): Link {
         },
       )
     }
-    timer = setTimeout(ping, TAB_PING_INTERVAL)
+    timer = clock.setTimeout(ping, TAB_PING_INTERVAL)
   }
 
   /** The host is gone or forgot this tab: fail what is pending and attach again, backing off while that fails. */
@@ -208,9 +231,9 @@ export function createLink(options: LinkOptions): Link {
     failPending(new HubWorkerLostError(`[callhub] the host went away before it answered (${reason}); try again`))
     losses += 1
     // A host that dies at start must not be restarted in a tight loop.
-    const wait = delay ?? (losses === 1 ? 0 : retryDelay(losses, Math.random()))
-    setLink({ type: 'lost', attempt: losses, retryAt: Date.now() + wait, reason })
-    timer = setTimeout(() => void attach(), wait)
+    const wait = delay ?? (losses === 1 ? 0 : retryDelay(losses, random()))
+    setLink({ type: 'lost', attempt: losses, retryAt: clock.now() + wait, reason })
+    timer = clock.setTimeout(() => void attach(), wait)
   }
 
   function ready(): Promise<void> {
@@ -261,7 +284,6 @@ export function createLink(options: LinkOptions): Link {
         withTimeout('detach', requestTimeout, current.calls.detach()).catch(() => {}).finally(() => current.dispose())
       }
       setLink({ type: 'closed' })
-      releaseTabLock()
     },
   }
 }

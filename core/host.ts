@@ -1,20 +1,38 @@
 /**
- * A host runs the hub core for the tabs attached to it: the shared worker, or a tab elected to do it. It
- * serves each tab's requests (answering every one with an `Outcome`), delivers the hub's events to the tab
- * without ever waiting on it, and notices when a tab is gone. How events travel (a Comlink port, a direct
- * call) is the caller's business.
+ * A host runs the hub core for the tabs attached to it: the shared worker of one deployed version, or, where
+ * there is none, a tab. For each signed-in profile exactly one host owns the socket: the one holding the
+ * origin-wide Web Lock for that profile. A host that does not own it relays its tabs' requests to the owner
+ * over a BroadcastChannel and hands them the owner's events, so every tab of the profile sees the same calls,
+ * the same ringer and the same settle, whatever host it is attached to. When the owner dies (or gives its
+ * socket up), a host waiting for the lock takes over with the calls its tabs show.
+ *
+ * How events reach a tab attached here (a Comlink port, a direct call) is the caller's business.
  */
-import { TabNotAttachedError, outcomeOf } from '../protocol/errors'
+import { HubTimeoutError, HubWorkerLostError, TabNotAttachedError, outcomeOf, toWire } from '../protocol/errors'
 import type { Outcome } from '../protocol/errors'
-import type { AttachRequest, Attached, HubApi, HubEvent } from '../protocol/port'
+import {
+  HOST_PROTOCOL, announceChannel, hostChannel, isHostMessage, ownerChannel, ownerLock,
+} from '../protocol/hosts'
+import type { ChannelLike, HostMessage, RelayedMethod } from '../protocol/hosts'
+import type { AttachRequest, Attached, HubApi, HubEvent, HubStatus, TabIdentity } from '../protocol/port'
+import { profileKey } from '../protocol/wire'
+import type { CallLogId } from '../protocol/wire'
+import type { Clock, SocketLike, Timer } from './connection'
+import { OUTBOX_WAIT } from './connection'
 import { createDelivery } from './delivery'
-import type { Clock, SocketLike } from './connection'
+import type { Delivery } from './delivery'
 import { createHub } from './hub'
-import type { Hub } from './hub'
+import type { Hub, TabHandle } from './hub'
+import { emptyMirror, reduceAll } from './mirror'
+import type { Mirror } from './mirror'
 
 /** The part of the Web Locks API a host uses (missing outside secure contexts). */
 export interface Locks {
-  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<unknown> | unknown): Promise<unknown>
+  request(
+    name: string,
+    options: { signal?: AbortSignal; ifAvailable?: boolean; steal?: boolean },
+    callback: (lock: unknown) => Promise<unknown> | unknown,
+  ): Promise<unknown>
 }
 
 export interface HostDeps {
@@ -23,13 +41,27 @@ export interface HostDeps {
   clock: Clock
   random: () => number
   log: (line: string) => void
-  /** Null where the platform has no Web Locks: tabs are then known alive by their pings. */
+  /** Null where the platform has no Web Locks: tabs are then known alive by their pings, and this host owns every profile it serves. */
   locks: Locks | null
+  /** Opens a BroadcastChannel; null where there is none (this host then owns every profile it serves). */
+  channel: ((name: string) => ChannelLike) | null
+  /** The version of host messages this host speaks (tests of version skew set it). @default HOST_PROTOCOL */
+  protocol?: number
 }
 
 /** How often tabs ping a host that cannot watch their Web Locks, and how long a silent tab is kept. */
 export const TAB_PING_INTERVAL = 5_000
 export const TAB_SILENCE_LIMIT = 20_000
+/** A relayed request waits this long for the owner's answer (plus the backend's time for answers and frames). */
+export const RELAY_TIMEOUT = 5_000
+/** An owner whose own tabs of a profile are all gone hands the socket to a host that has some, after this. */
+export const HANDOVER_AFTER = 3_000
+/**
+ * A follower checks this often that the owner answers, and takes the socket over (stealing its lock) when
+ * it has not for `OWNER_SILENCE`: a frozen or hung owner tab still holds its lock, but serves nobody.
+ */
+export const OWNER_PING_INTERVAL = 250
+export const OWNER_SILENCE = 750
 
 /** What a tab hands the host when it attaches: how to push its events, and how to let go of them. */
 export interface TabLink {
@@ -49,25 +81,71 @@ export interface Host {
   readonly hub: Hub
   /**
    * One per tab connection (a port): requests from it act for the tab it attached. `close` is called when
-   * the host takes that tab for gone (its lock was granted, it detached, it attached again elsewhere).
+   * the host takes that tab for gone (its lock was granted, it attached again elsewhere).
    */
   connectTab(close?: () => void): TabApi
-  counters(): { tabs: number; sessions: number; ringing: number; queued: number }
+  /** Gives up every socket this host owns (a tab host about to be frozen); other hosts take them over. */
+  suspend(): void
+  counters(): { tabs: number; sessions: number; ringing: number; queued: number; owned: number; relayed: number }
 }
 
-interface AttachedTab {
+/** Where a tab attached here is served: by this host's hub, by the owner of `key`, or nowhere (yet). */
+type Route = { type: 'none' } | { type: 'local' } | { type: 'remote'; key: string }
+
+interface LocalTab {
   id: string
   closeConnection: () => void
-  delivery: ReturnType<typeof createDelivery>
   link: TabLink
   liveness: AbortController
   lastSeen: number
+  delivery: Delivery
+  request: AttachRequest
+  route: Route
+  /** What the tab shows, from the events delivered to it: the calls it hands a new owner. */
+  mirror: Mirror
+  /** Route changes and requests of one tab run one after another. */
+  queue: Promise<unknown>
 }
 
+/** A tab of another host, attached to this host's hub because this host owns its profile's socket. */
+interface RemoteTab {
+  id: string
+  key: string | null
+  host: string
+  delivery: Delivery
+  liveness: AbortController
+}
+
+type Role =
+  | { type: 'claiming'; ready: Promise<'owner' | 'follower'> }
+  | { type: 'owner'; release: () => void; handover: Timer | null }
+  | { type: 'follower'; waiting: AbortController; watch: Timer | null; lastHeard: number }
+
+interface Pending {
+  key: string | null
+  resolve: (outcome: Outcome<unknown>) => void
+  timer: Timer
+}
+
+const keyOf = (identity: TabIdentity): string | null => (identity.type === 'profile' ? profileKey(identity.profile) : null)
+
 export function createHost(deps: HostDeps): Host {
-  const { hostId, clock, locks, log } = deps
-  const hub = createHub(deps)
-  const attached = new Map<string, AttachedTab>()
+  const { hostId, clock, locks, log, protocol = HOST_PROTOCOL } = deps
+  // Relaying needs both: the lock says who owns a socket, the channel carries the requests.
+  const channel = deps.locks !== null ? deps.channel : null
+  const roles = new Map<string, Role>()
+  const locals = new Map<string, LocalTab>()
+  const remotes = new Map<string, RemoteTab>()
+  const pending = new Map<number, Pending>()
+  const senders = new Map<string, ChannelLike>()
+  const listeners = new Map<string, ChannelLike>()
+  let nextRid = 0
+  let outdated: string | null = null
+  /** Keys whose session is closing for another host to take over (their tabs follow the next owner). */
+  const handingOver = new Set<string>()
+
+  const hub = createHub({ ...deps, onSessionClosed: (key) => released(key) })
+
   const hostLock = locks === null ? null : `callhub:host:${hostId}`
   // The host holds this lock for its whole life; a tab waiting for it is granted it when the host dies.
   const hostLockHeld = locks === null || hostLock === null
@@ -79,14 +157,431 @@ export function createHost(deps: HostDeps): Host {
         })
       })
 
-  /** The tab is gone, or attaches again: `keepConnection` when it does so through the same connection. */
-  function dispose(tab: AttachedTab, keepConnection = false): void {
-    if (attached.get(tab.id) !== tab) return
-    attached.delete(tab.id)
+  // ----- channels
+
+  function listen(name: string, onMessage: (message: HostMessage) => void): void {
+    if (channel === null || listeners.has(name)) return
+    const opened = channel(name)
+    opened.onmessage = (event) => {
+      const message = event.data
+      if (!isHostMessage(message)) return
+      // A newer host's message may mean something this host cannot know: give way rather than misread it.
+      if (message.v > protocol) return giveWay(`a host speaking version ${message.v} of the host protocol appeared (this one speaks ${protocol})`)
+      if (message.v < protocol) return
+      onMessage(message)
+    }
+    listeners.set(name, opened)
+  }
+
+  function unlisten(name: string): void {
+    listeners.get(name)?.close()
+    listeners.delete(name)
+  }
+
+  function post(name: string, message: Omit<HostMessage, 'v' | 'from'> & Record<string, unknown>): void {
+    if (channel === null) return
+    let sender = senders.get(name)
+    if (sender === undefined) {
+      sender = channel(name)
+      senders.set(name, sender)
+    }
+    try {
+      sender.postMessage({ ...message, v: protocol, from: hostId })
+    } catch (error) {
+      log(`could not post to ${name}: ${String(error)}`)
+    }
+  }
+
+  listen(hostChannel(hostId), (message) => {
+    if (message.type === 'reply') {
+      const waiting = pending.get(message.rid)
+      if (waiting === undefined) return
+      pending.delete(message.rid)
+      clock.clearTimeout(waiting.timer)
+      if (waiting.key !== null) heard(waiting.key)
+      waiting.resolve(message.outcome)
+    } else if (message.type === 'events') {
+      const tab = locals.get(message.tabId)
+      if (tab?.route.type !== 'remote') return
+      heard(tab.route.key)
+      for (const event of message.events) tab.delivery.push(event)
+    }
+  })
+
+  listen(announceChannel, (message) => {
+    if (message.type !== 'owner' || message.from === hostId) return
+    const role = roles.get(message.key)
+    if (role?.type === 'owner') return log(`${message.key}: host ${message.from} says it owns the socket this host owns`)
+    // Requests sent to the previous owner will not be answered: fail them now, and attach the tabs anew.
+    failPending(message.key, 'the host that owned the socket went away')
+    for (const tab of locals.values()) {
+      if (tab.route.type === 'remote' && tab.route.key === message.key) void changeRoute(tab, () => place(tab))
+    }
+  })
+
+  // ----- ownership
+
+  /** Which role this host plays for `key`, claiming the socket if nobody owns it. */
+  function claim(key: string): Promise<'owner' | 'follower'> {
+    const role = roles.get(key)
+    if (role !== undefined) return role.type === 'claiming' ? role.ready : Promise.resolve(role.type)
+    if (locks === null || channel === null) {
+      roles.set(key, owning(key, () => {}))
+      return Promise.resolve('owner')
+    }
+    let resolve!: (role: 'owner' | 'follower') => void
+    const ready = new Promise<'owner' | 'follower'>((done) => (resolve = done))
+    roles.set(key, { type: 'claiming', ready })
+    takeLock(key, { ifAvailable: true }, (granted) => {
+      if (!granted) follow(key)
+      resolve(granted ? 'owner' : 'follower')
+    })
+    return ready
+  }
+
+  /**
+   * Requests `key`'s owner lock and, once granted, holds it while this host owns the socket. `decided` hears
+   * whether it was granted (false: `ifAvailable` and someone holds it). A lock stolen from this host (it
+   * looked frozen to a follower) ends its ownership.
+   */
+  function takeLock(key: string, options: { ifAvailable?: boolean; steal?: boolean; signal?: AbortSignal }, decided: (granted: boolean) => void): void {
+    let role: Role | null = null
+    locks!
+      .request(ownerLock(key), options, (lock) => {
+        if (lock === null) return decided(false)
+        if (outdated !== null) return
+        return new Promise<void>((release) => {
+          role = owning(key, release)
+          roles.set(key, role)
+          decided(true)
+        })
+      })
+      .catch((error: unknown) => {
+        if (role !== null && roles.get(key) === role) {
+          log(`${key}: another host took the socket over (this one looked unresponsive)`)
+          handOver(key)
+        } else if (!(error instanceof Error && error.name === 'AbortError')) {
+          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst).
+          log(`${key}: could not take the owner lock (${String(error)}): owning the socket anyway`)
+          roles.set(key, owning(key, () => {}))
+          decided(true)
+        }
+      })
+  }
+
+  function owning(key: string, release: () => void): Role {
+    listen(ownerChannel(key), (message) => void serveFollower(key, message))
+    return { type: 'owner', release, handover: null }
+  }
+
+  /** Another host owns `key`: wait for its lock, to take the socket over when it goes; check it answers. */
+  function follow(key: string): void {
+    const role: Extract<Role, { type: 'follower' }> = { type: 'follower', waiting: new AbortController(), watch: null, lastHeard: clock.now() }
+    roles.set(key, role)
+    takeLock(key, { signal: role.waiting.signal }, () => takeOver(key))
+    const check = () => {
+      if (roles.get(key) !== role) return
+      if (clock.now() - role.lastHeard > OWNER_SILENCE) {
+        log(`${key}: the owner has not answered for ${OWNER_SILENCE} ms: taking the socket over`)
+        role.waiting.abort()
+        takeLock(key, { steal: true }, () => takeOver(key))
+        return
+      }
+      const relaying = [...locals.values()].some((tab) => tab.route.type === 'remote' && tab.route.key === key)
+      if (relaying) void relay(key, { type: 'ping' })
+      else role.lastHeard = clock.now()
+      role.watch = clock.setTimeout(check, OWNER_PING_INTERVAL)
+    }
+    role.watch = clock.setTimeout(check, OWNER_PING_INTERVAL)
+  }
+
+  function heard(key: string): void {
+    const role = roles.get(key)
+    if (role?.type === 'follower') role.lastHeard = clock.now()
+  }
+
+  /** This host's lock for `key` was just granted (it was waiting, or stole it): it owns the socket now. */
+  function takeOver(key: string): void {
+    if (roles.get(key)?.type !== 'owner' || outdated !== null) return
+    log(`${key}: the owner went away; this host owns the socket now`)
+    failPending(key, 'the host that owned the socket went away')
+    post(announceChannel, { type: 'owner', key })
+    for (const tab of locals.values()) {
+      if (tab.route.type === 'remote' && tab.route.key === key) void changeRoute(tab, () => place(tab))
+    }
+  }
+
+  /** The hub closed `key`'s session: let go of owning it. */
+  function released(key: string): void {
+    const role = roles.get(key)
+    if (role?.type !== 'owner') return
+    if (role.handover !== null) clock.clearTimeout(role.handover)
+    unlisten(ownerChannel(key))
+    roles.delete(key)
+    role.release()
+    if (!handingOver.has(key)) return
+    // Tabs of this host still on the profile (a suspended tab host's own) follow whoever takes it over.
+    for (const tab of locals.values()) {
+      if (tab.route.type !== 'local' || keyOf(tab.request.identity) !== key) continue
+      tab.route = { type: 'none' }
+      void changeRoute(tab, () => place(tab))
+    }
+  }
+
+  /** No tab of this host uses `key` any more: stop waiting for its lock. */
+  function forget(key: string): void {
+    const role = roles.get(key)
+    if (role?.type !== 'follower') return
+    const stillUsed = [...locals.values()].some((tab) => tab.route.type === 'remote' && tab.route.key === key)
+    if (stillUsed) return
+    role.waiting.abort()
+    if (role.watch !== null) clock.clearTimeout(role.watch)
+    roles.delete(key)
+  }
+
+  /**
+   * An owner whose own tabs of `key` are gone while other hosts' tabs remain gives the socket to one of them
+   * (a newer deploy's worker takes over once the older one's tabs are closed).
+   */
+  function checkHandover(key: string): void {
+    const role = roles.get(key)
+    if (role?.type !== 'owner' || channel === null) return
+    const ownTabs = [...locals.values()].some((tab) => tab.route.type === 'local' && keyOf(tab.request.identity) === key)
+    if (role.handover !== null) clock.clearTimeout(role.handover)
+    role.handover = null
+    if (ownTabs) return
+    role.handover = clock.setTimeout(() => {
+      role.handover = null
+      const stillNone = ![...locals.values()].some((tab) => tab.route.type === 'local' && keyOf(tab.request.identity) === key)
+      if (stillNone && [...remotes.values()].some((remote) => remote.key === key)) {
+        log(`${key}: no tab of this host uses the socket; handing it over`)
+        handOver(key)
+      }
+    }, HANDOVER_AFTER)
+  }
+
+  /** Closes `key`'s session at once, quietly, for a host waiting for its lock to take it over. */
+  function handOver(key: string): void {
+    for (const remote of [...remotes.values()]) if (remote.key === key) disposeRemote(remote, false)
+    handingOver.add(key)
+    hub.handOver(key)
+    handingOver.delete(key)
+  }
+
+  function giveWay(why: string): void {
+    if (outdated !== null) return
+    outdated = `[callhub] a newer version of this site runs in another tab, and this page's version cannot work with it: reload this page to get calls here (${why})`
+    log(outdated)
+    for (const [key, role] of [...roles]) {
+      if (role.type === 'follower') {
+        role.waiting.abort()
+        if (role.watch !== null) clock.clearTimeout(role.watch)
+      }
+      if (role.type === 'owner') handOver(key)
+    }
+    roles.clear()
+    for (const tab of locals.values()) {
+      if (tab.route.type === 'local') hub.detach(tab.id)
+      tab.route = { type: 'none' }
+      tab.delivery.push({ type: 'status', status: outdatedStatus(tab) })
+    }
+    for (const name of [...listeners.keys()]) unlisten(name)
+  }
+
+  function outdatedStatus(tab: LocalTab): HubStatus {
+    return { type: 'closed', reason: outdated ?? 'outdated', profileKey: keyOf(tab.request.identity), tabs: 0, lastClose: null }
+  }
+
+  // ----- relaying a follower's requests
+
+  function relay(key: string, message: Record<string, unknown> & { type: 'attach' | 'call' | 'ping' }, extraTime = 0): Promise<Outcome<unknown>> {
+    const rid = ++nextRid
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(() => {
+        pending.delete(rid)
+        resolve({ ok: false, error: toWire(new HubTimeoutError(`[callhub] the host that owns ${key}'s socket did not answer within ${RELAY_TIMEOUT + extraTime} ms`)) })
+      }, RELAY_TIMEOUT + extraTime)
+      pending.set(rid, { key, resolve, timer })
+      post(ownerChannel(key), { ...message, key, rid })
+    })
+  }
+
+  function failPending(key: string, why: string): void {
+    for (const [rid, waiting] of [...pending]) {
+      if (waiting.key !== key) continue
+      pending.delete(rid)
+      clock.clearTimeout(waiting.timer)
+      waiting.resolve({ ok: false, error: toWire(new HubWorkerLostError(`[callhub] ${why} before it answered; try again`)) })
+    }
+  }
+
+  /** The owner's side: a follower attaches a tab, or relays one of its requests. */
+  async function serveFollower(key: string, message: HostMessage): Promise<void> {
+    if (message.type === 'ping') return post(hostChannel(message.from), { type: 'reply', rid: message.rid, outcome: { ok: true, value: null } })
+    if (message.type === 'attach') {
+      const outcome = await outcomeOf(() => {
+        if (roles.get(key)?.type !== 'owner') throw new HubWorkerLostError(`[callhub] this host no longer owns ${key}'s socket`)
+        attachRemote(message.from, message.request)
+        return null
+      })
+      post(hostChannel(message.from), { type: 'reply', rid: message.rid, outcome })
+    } else if (message.type === 'call') {
+      const outcome = await outcomeOf(() => {
+        if (!remotes.has(message.tabId)) throw new TabNotAttachedError('[callhub] this tab is not attached to the owner: attach again')
+        return callHub(message.tabId, message.method, message.args)
+      })
+      if (message.method === 'detach') {
+        const remote = remotes.get(message.tabId)
+        if (remote !== undefined) disposeRemote(remote, false)
+      }
+      post(hostChannel(message.from), { type: 'reply', rid: message.rid, outcome })
+    }
+  }
+
+  function attachRemote(host: string, request: AttachRequest): void {
+    const stale = remotes.get(request.tabId)
+    if (stale !== undefined) disposeRemote(stale, false)
+    const remote: RemoteTab = {
+      id: request.tabId,
+      key: keyOf(request.identity),
+      host,
+      liveness: new AbortController(),
+      delivery: createDelivery({
+        deliver: (events) => {
+          post(hostChannel(host), { type: 'events', tabId: request.tabId, events })
+          return Promise.resolve()
+        },
+        resync: () => hub.resync(request.tabId),
+        onError: () => {},
+      }),
+    }
+    remotes.set(remote.id, remote)
+    // A tab of another host is watched like one of ours: by its Web Lock.
+    locks?.request(`callhub:tab:${remote.id}`, { signal: remote.liveness.signal }, () => disposeRemote(remote)).catch(() => {})
+    hub.attach({ id: remote.id, push: (event) => remote.delivery.push(event) }, request)
+  }
+
+  function disposeRemote(remote: RemoteTab, detach = true): void {
+    if (remotes.get(remote.id) !== remote) return
+    remotes.delete(remote.id)
+    remote.liveness.abort()
+    remote.delivery.release()
+    if (detach) hub.detach(remote.id)
+  }
+
+  /** One request of a tab, on this host's hub. Answers that wait on the backend resolve later. */
+  function callHub(tabId: string, method: RelayedMethod, args: unknown[]): unknown {
+    const [first] = args
+    switch (method) {
+      case 'identify': return hub.identify(tabId, first as TabIdentity)
+      case 'accept': return hub.accept(tabId, first as CallLogId)
+      case 'decline': return hub.decline(tabId, first as CallLogId)
+      case 'send': return hub.send(tabId, first as string)
+      case 'configure': return hub.configure(tabId, first as Parameters<Hub['configure']>[1])
+      case 'dismissMissed': return hub.dismissMissed(tabId, first as CallLogId)
+      case 'setInterests': return hub.setInterests(tabId, first as Parameters<Hub['setInterests']>[1])
+      case 'setOnline': return hub.setOnline(first as boolean)
+      case 'setPresence': return hub.setPresence(tabId, first as Parameters<Hub['setPresence']>[1])
+      case 'detach': return hub.detach(tabId, first === 'identity' ? 'identity' : 'gone')
+    }
+  }
+
+  // ----- this host's own tabs
+
+  /** Route changes of one tab run one after another; its requests wait for the one under way. */
+  function changeRoute<T>(tab: LocalTab, work: () => Promise<T>): Promise<T> {
+    const next = tab.queue.then(work, work)
+    tab.queue = next.catch(() => {})
+    return next
+  }
+
+  function handleOf(tab: LocalTab): TabHandle {
+    return { id: tab.id, push: (event) => tab.delivery.push(event) }
+  }
+
+  /** Attaches the tab where its identity says: this hub, or the owner of its profile's socket. */
+  async function place(tab: LocalTab, retried = false): Promise<Outcome<null>> {
+    if (locals.get(tab.id) !== tab) return { ok: true, value: null }
+    if (outdated !== null) {
+      tab.route = { type: 'none' }
+      tab.delivery.push({ type: 'status', status: outdatedStatus(tab) })
+      return { ok: true, value: null }
+    }
+    const key = keyOf(tab.request.identity)
+    // Calls this tab shows keep ringing at the hub it attaches to, until the backend says otherwise.
+    const request = { ...tab.request, calls: [...tab.mirror.calls.values()] }
+    const role = key === null ? 'owner' : await claim(key)
+    if (locals.get(tab.id) !== tab) return { ok: true, value: null }
+    if (role === 'owner') {
+      tab.route = { type: 'local' }
+      hub.attach(handleOf(tab), request)
+      if (key !== null) checkHandover(key)
+      return { ok: true, value: null }
+    }
+    tab.route = { type: 'remote', key: key! }
+    const outcome = await relay(key!, { type: 'attach', request })
+    if (outcome.ok) return { ok: true, value: null }
+    // The owner went away meanwhile: attach where the socket is now (here, if this host took it over).
+    if (outcome.error.name === 'HubWorkerLostError' && !retried) return place(tab, true)
+    return outcome
+  }
+
+  /** Takes the tab off its route. `identity`: it moves to another profile; `signed-out`: it signed out. */
+  async function unplace(tab: LocalTab, why: 'gone' | 'identity'): Promise<void> {
+    const route = tab.route
+    tab.route = { type: 'none' }
+    if (route.type === 'local') {
+      hub.detach(tab.id, why)
+      const key = keyOf(tab.request.identity)
+      if (key !== null) checkHandover(key)
+    } else if (route.type === 'remote') {
+      await relay(route.key, { type: 'call', tabId: tab.id, method: 'detach', args: [why] })
+      forget(route.key)
+    }
+  }
+
+  /** A request of the tab, where its route leads. */
+  async function onRoute<T>(tab: LocalTab, method: RelayedMethod, args: unknown[], extraTime = 0): Promise<Outcome<T>> {
+    await tab.queue
+    const route = tab.route
+    if (route.type === 'remote') return (await relay(route.key, { type: 'call', tabId: tab.id, method, args }, extraTime)) as Outcome<T>
+    if (route.type === 'none') {
+      return { ok: false, error: toWire(outdated !== null ? new HubWorkerLostError(outdated) : new TabNotAttachedError('[callhub] this tab is between hosts: try again')) }
+    }
+    return outcomeOf(() => callHub(tab.id, method, args) as T)
+  }
+
+  async function identify(tab: LocalTab, identity: TabIdentity): Promise<Outcome<void>> {
+    return changeRoute(tab, async () => {
+      const before = tab.request.identity
+      const [oldKey, newKey] = [keyOf(before), keyOf(identity)]
+      tab.request = { ...tab.request, identity }
+      const route = tab.route
+      if (route.type === 'local' && (oldKey === newKey || newKey === null)) {
+        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab.
+        const outcome = await outcomeOf(() => hub.identify(tab.id, identity))
+        if (oldKey !== null && oldKey !== newKey) checkHandover(oldKey)
+        return outcome
+      }
+      if (route.type === 'remote' && oldKey === newKey) {
+        return (await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })) as Outcome<void>
+      }
+      if (route.type === 'remote' && identity.type === 'signed-out') {
+        // A sign-out closes the profile's socket wherever it is, and signs out every tab of it.
+        await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })
+      }
+      await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')
+      return (await place(tab)) as Outcome<never>
+    })
+  }
+
+  function disposeLocal(tab: LocalTab, keepConnection = false): void {
+    if (locals.get(tab.id) !== tab) return
+    locals.delete(tab.id)
     tab.liveness.abort()
     tab.delivery.release()
     tab.link.release()
-    hub.detach(tab.id)
+    void unplace(tab, 'gone')
     if (!keepConnection) tab.closeConnection()
   }
 
@@ -94,10 +589,10 @@ export function createHost(deps: HostDeps): Host {
   if (locks === null) {
     const sweep = () => {
       const now = clock.now()
-      for (const tab of [...attached.values()]) {
+      for (const tab of [...locals.values()]) {
         if (now - tab.lastSeen > TAB_SILENCE_LIMIT) {
           log(`tab ${tab.id} has not pinged for ${TAB_SILENCE_LIMIT} ms: detaching it`)
-          dispose(tab)
+          disposeLocal(tab)
         }
       }
       clock.setTimeout(sweep, TAB_PING_INTERVAL)
@@ -106,62 +601,95 @@ export function createHost(deps: HostDeps): Host {
   }
 
   function connectTab(close: () => void = () => {}): TabApi {
-    let current: AttachedTab | null = null
+    let current: LocalTab | null = null
 
     /** The tab this connection attached, refreshed as seen; throws if it never attached or was forgotten. */
-    function tabId(): string {
-      if (current === null || attached.get(current.id) !== current) {
+    function attached(): LocalTab {
+      if (current === null || locals.get(current.id) !== current) {
         throw new TabNotAttachedError('[callhub] this tab is not attached to the hub (it restarted, or the tab was taken for gone): attach again')
       }
       current.lastSeen = clock.now()
-      return current.id
+      return current
+    }
+
+    function routed<T>(method: RelayedMethod, args: unknown[], extraTime = 0): Promise<Outcome<T>> {
+      let tab: LocalTab
+      try {
+        tab = attached()
+      } catch (error) {
+        return Promise.resolve({ ok: false, error: toWire(error) })
+      }
+      return onRoute<T>(tab, method, args, extraTime)
     }
 
     return {
-      attach: (request, link) => outcomeOf(async () => {
+      async attach(request, link) {
         await hostLockHeld
-        if (current !== null) dispose(current, true)
+        if (current !== null) disposeLocal(current, true)
         // The same tab may attach again through a new port (its first attach timed out): retire the old one.
-        const stale = attached.get(request.tabId)
-        if (stale !== undefined) dispose(stale)
-        const tab: AttachedTab = {
+        const stale = locals.get(request.tabId)
+        if (stale !== undefined) disposeLocal(stale)
+        const tab: LocalTab = {
           id: request.tabId,
           closeConnection: close,
           link,
           liveness: new AbortController(),
           lastSeen: clock.now(),
+          request,
+          route: { type: 'none' },
+          // The calls the tab says it shows are what it hands a new owner until its first snapshot.
+          mirror: { ...emptyMirror, calls: new Map(request.calls.map((call) => [String(call.callLogId), call])) },
+          queue: Promise.resolve(),
           delivery: createDelivery({
-            deliver: (batch) => link.deliver(batch),
-            resync: () => hub.resync(request.tabId),
+            deliver: (batch) => {
+              tab.mirror = reduceAll(tab.mirror, batch).mirror
+              return link.deliver(batch)
+            },
+            resync: () => {
+              if (tab.route.type === 'local') hub.resync(tab.id)
+            },
             onError: (error) => log(`could not deliver to tab ${request.tabId}: ${String(error)}`),
           }),
         }
         current = tab
-        attached.set(tab.id, tab)
+        locals.set(tab.id, tab)
         // Chromium fires no MessagePort close event (whatwg/html#1766): the tab holds a Web Lock named for
         // itself for its whole life, and this request is granted when the tab is gone.
-        locks?.request(`callhub:tab:${tab.id}`, { signal: tab.liveness.signal }, () => dispose(tab)).catch(() => {
+        locks?.request(`callhub:tab:${tab.id}`, { signal: tab.liveness.signal }, () => disposeLocal(tab)).catch(() => {
           // Aborted: the tab detached first.
         })
-        hub.attach({ id: tab.id, push: (event) => tab.delivery.push(event) }, request)
-        return { hostLock, hostId }
-      }),
-      identify: (identity) => outcomeOf(() => hub.identify(tabId(), identity)),
-      accept: (callLogId) => outcomeOf(() => hub.accept(tabId(), callLogId)),
-      decline: (callLogId) => outcomeOf(() => hub.decline(tabId(), callLogId)),
-      send: (frame) => outcomeOf(() => hub.send(tabId(), frame)),
-      configure: (settings) => outcomeOf(() => hub.configure(tabId(), settings)),
-      dismissMissed: (callLogId) => outcomeOf(() => hub.dismissMissed(tabId(), callLogId)),
-      setInterests: (interests) => outcomeOf(() => hub.setInterests(tabId(), interests)),
-      setOnline: (online) => outcomeOf(() => {
-        tabId()
-        hub.setOnline(online)
-      }),
-      setPresence: (presence) => outcomeOf(() => hub.setPresence(tabId(), presence)),
+        const placed = await changeRoute(tab, () => place(tab))
+        if (!placed.ok) return placed
+        return { ok: true, value: { hostLock, hostId } }
+      },
+      identify: (identity) => {
+        try {
+          return identify(attached(), identity)
+        } catch (error) {
+          return Promise.resolve({ ok: false, error: toWire(error) })
+        }
+      },
+      accept: (callLogId) => routed('accept', [callLogId], OUTBOX_WAIT),
+      decline: (callLogId) => routed('decline', [callLogId], OUTBOX_WAIT),
+      send: (frame) => routed('send', [frame], OUTBOX_WAIT),
+      configure: (settings) => routed('configure', [settings]),
+      dismissMissed: (callLogId) => routed('dismissMissed', [callLogId]),
+      setInterests: (interests) => {
+        if (current !== null) current.request = { ...current.request, interests }
+        return routed('setInterests', [interests])
+      },
+      setOnline: (online) => {
+        if (current !== null) current.request = { ...current.request, online }
+        return routed('setOnline', [online])
+      },
+      setPresence: (presence) => {
+        if (current !== null) current.request = { ...current.request, presence }
+        return routed('setPresence', [presence])
+      },
       ping: () => outcomeOf(() => {
         let known = true
         try {
-          tabId()
+          attached()
         } catch {
           known = false
         }
@@ -169,11 +697,11 @@ export function createHost(deps: HostDeps): Host {
       }),
       // The tab closes its side of the connection once it has this answer.
       detach: () => outcomeOf(() => {
-        if (current !== null) dispose(current, true)
+        if (current !== null) disposeLocal(current, true)
         current = null
       }),
       disconnect() {
-        if (current !== null) dispose(current)
+        if (current !== null) disposeLocal(current)
         current = null
       },
     }
@@ -182,10 +710,21 @@ export function createHost(deps: HostDeps): Host {
   return {
     hub,
     connectTab,
+    suspend() {
+      for (const [key, role] of [...roles]) {
+        if (role.type !== 'owner') continue
+        log(`${key}: this host is being suspended; handing the socket over`)
+        handOver(key)
+      }
+    },
     counters() {
       let queued = 0
-      for (const tab of attached.values()) queued += tab.delivery.queued()
-      return { ...hub.counters(), queued }
+      for (const tab of locals.values()) queued += tab.delivery.queued()
+      for (const tab of remotes.values()) queued += tab.delivery.queued()
+      let owned = 0
+      for (const role of roles.values()) if (role.type === 'owner') owned += 1
+      const relayed = [...locals.values()].filter((tab) => tab.route.type === 'remote').length
+      return { ...hub.counters(), queued, owned, relayed }
     },
   }
 }

@@ -28,6 +28,8 @@ export interface HubDeps {
   clock: Clock
   random: () => number
   log: (line: string) => void
+  /** A profile's session closed (its socket with it): the host may let go of owning it. */
+  onSessionClosed?: (profileKey: string) => void
 }
 
 /** setTimeout overflows past 2^31 - 1 ms (and would fire at once): longer waits are cut to this. */
@@ -107,8 +109,18 @@ export interface Hub {
   configure(tabId: string, settings: HubSettings): void
   dismissMissed(tabId: string, callLogId: CallLogId): void
   setOnline(online: boolean): void
-  /** The tab closed its hub, navigated away, or died (its Web Lock was granted to the host). */
-  detach(tabId: string): void
+  /**
+   * The tab closed its hub, navigated away, or died (its Web Lock was granted to the host): its profile's
+   * socket lingers. `identity`: it moved to another profile, and the socket closes at once if no tab is left.
+   */
+  detach(tabId: string, why?: 'gone' | 'identity'): void
+  /**
+   * Closes a profile's session at once for another host to take over: its tabs are let go without a word
+   * and its calls are not settled (the tabs keep showing them; the next owner knows them).
+   */
+  handOver(profileKey: string): void
+  /** The profile keys of the sessions open now. */
+  sessionKeys(): string[]
   /** Whether the tab is attached (a tab that is not was forgotten by a restarted host, and attaches again). */
   knows(tabId: string): boolean
   counters(): { tabs: number; sessions: number; ringing: number }
@@ -244,6 +256,7 @@ export function createHub(deps: HubDeps): Hub {
     sessions.delete(session.key)
     session.connection.close(why)
     log(`${session.key}: connection closed (${why})`)
+    deps.onSessionClosed?.(session.key)
   }
 
   function failAnswers(session: Session, error: () => Error): void {
@@ -538,12 +551,25 @@ export function createHub(deps: HubDeps): Hub {
       log(next ? 'a tab reports the network is back' : 'a tab reports the network is gone')
       for (const session of sessions.values()) session.connection.setOnline(next)
     },
-    detach(tabId) {
+    detach(tabId, why = 'gone') {
       const tab = tabs.get(tabId)
       if (tab === undefined) return
       tabs.delete(tabId)
-      leave(tab, 'gone')
+      leave(tab, why)
     },
+    handOver(key) {
+      const session = sessions.get(key)
+      if (session === undefined) return
+      for (const tab of session.tabs) {
+        tabs.delete(tab.handle.id)
+        tab.session = null
+      }
+      session.tabs.clear()
+      session.ringer = null
+      // With no tab left in the session, closing it tells nobody: the tabs hear from the next owner.
+      closeSession(session, 'handed over to another host', null)
+    },
+    sessionKeys: () => [...sessions.keys()],
     knows: (tabId) => tabs.has(tabId),
     counters() {
       let ringing = 0

@@ -18,6 +18,7 @@ const host = createHost({
   log: (line) => console.info(`[callhub worker] ${line}`),
   // Web Locks exist only in secure contexts: elsewhere tabs prove they live by pinging.
   locks: typeof navigator.locks === 'undefined' ? null : navigator.locks,
+  channel: typeof BroadcastChannel === 'undefined' ? null : (name) => new BroadcastChannel(name),
 })
 
 /** Comlink proxies to tabs' event ports that have not been released: back to zero when every tab is gone. */

@@ -5,6 +5,8 @@ import { chromium } from '@playwright/test'
 export const chromiumArgs = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic',
+  // A host name that is not localhost, for pages on a plain-http origin (no Web Locks, no crypto.randomUUID).
+  '--host-resolver-rules=MAP tutorly.test 127.0.0.1',
 ]
 
 export function chromiumPath(): string {

@@ -178,19 +178,16 @@ test('caller data is shown as text, never parsed as HTML', async ({ signedIn, op
   await expect(dialog.locator('img.avatar')).toHaveAttribute('src', /^data:image\/svg/)
 })
 
-test('a browser without SharedWorker gets a clear status and no error', async ({ signedIn, openTabs, api, pageErrors }) => {
+test('a browser without SharedWorker runs the hub in a tab: one socket, calls ring, the status says why', async ({ signedIn, openTabs, api, pageErrors }) => {
   const alice = await signedIn('alice')
   await alice.addInitScript(() => {
     Reflect.deleteProperty(window, 'SharedWorker')
   })
-  const warnings: string[] = []
-  alice.on('console', (message) => {
-    if (message.type() === 'warning') warnings.push(message.text())
-  })
-  const [tab] = await openTabs(alice, 1)
-  await expect.poll(() => tab!.evaluate(() => window.callHub.status)).toMatchObject({ type: 'closed', reason: 'this browser has no SharedWorker' })
-  expect(await tab!.evaluate(() => window.callHub.accept(1).then(() => 'answered', (error: Error) => error.name))).toBe('CallNotRingingError')
-  expect(warnings.some((line) => line.includes('incoming calls cannot be shown'))).toBe(true)
-  expect(await api.stats()).toEqual({})
+  const tabs = await openTabs(alice, 2)
+  await expectOpen(tabs)
+  expect(await tabs[0]!.evaluate(() => window.callHub.status)).toMatchObject({ mode: 'leader-tab', modeReason: 'this browser has no SharedWorker', tabs: 2 })
+  expect(await api.stats()).toEqual({ 'Tutor:1': 1 })
+  await api.call(await api.login('bob'), 'Tutor:1')
+  for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
   expect(pageErrors).toEqual([])
 })

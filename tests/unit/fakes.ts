@@ -90,3 +90,115 @@ export function socketFactory() {
     last: () => sockets[sockets.length - 1]!,
   }
 }
+
+interface LockRequest {
+  owner: string
+  ifAvailable: boolean
+  signal: AbortSignal | undefined
+  callback: (lock: unknown) => Promise<unknown> | unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * An in-memory Web Locks manager shared by several fake hosts or tabs: exclusive locks granted in request
+ * order, `ifAvailable`, abort signals, and `kill(owner)`, which drops everything an owner held or waited for,
+ * as a browser does when a tab or worker dies.
+ */
+export function createFakeLocks() {
+  const held = new Map<string, { owner: string; release: () => void; steal: () => void }>()
+  const queues = new Map<string, LockRequest[]>()
+  const dead = new Set<string>()
+
+  function grant(name: string): void {
+    if (held.has(name)) return
+    const queue = queues.get(name) ?? []
+    const next = queue.shift()
+    if (next === undefined) return
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      if (held.get(name)?.release === release) held.delete(name)
+      grant(name)
+    }
+    // Stolen: the holder's request rejects with an AbortError, as in browsers.
+    const steal = () => {
+      if (released) return
+      released = true
+      if (held.get(name)?.release === release) held.delete(name)
+      next.reject(new DOMException('the lock was stolen', 'AbortError'))
+    }
+    held.set(name, { owner: next.owner, release, steal })
+    Promise.resolve()
+      .then(() => next.callback({ name }))
+      .then((value) => {
+        release()
+        next.resolve(value)
+      }, (error: unknown) => {
+        release()
+        next.reject(error)
+      })
+  }
+
+  function scope(owner: string) {
+    return {
+      request(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean; steal?: boolean }, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown> {
+        if (dead.has(owner)) return new Promise(() => {})
+        return new Promise((resolve, reject) => {
+          if (options.steal) {
+            held.get(name)?.steal()
+            const queue = queues.get(name) ?? []
+            queue.unshift({ owner, ifAvailable: false, signal: undefined, callback, resolve, reject })
+            queues.set(name, queue)
+            grant(name)
+            return
+          }
+          if (options.ifAvailable && (held.has(name) || (queues.get(name)?.length ?? 0) > 0)) {
+            Promise.resolve().then(() => callback(null)).then(resolve, reject)
+            return
+          }
+          const request: LockRequest = { owner, ifAvailable: options.ifAvailable === true, signal: options.signal, callback, resolve, reject }
+          options.signal?.addEventListener('abort', () => {
+            const queue = queues.get(name) ?? []
+            const index = queue.indexOf(request)
+            if (index >= 0) {
+              queue.splice(index, 1)
+              reject(new DOMException('aborted', 'AbortError'))
+            }
+          })
+          const queue = queues.get(name) ?? []
+          queue.push(request)
+          queues.set(name, queue)
+          grant(name)
+        })
+      },
+    }
+  }
+
+  return {
+    scope,
+    /** The owner died: its locks are released and its waiting requests dropped. */
+    kill(owner: string) {
+      dead.add(owner)
+      for (const [name, queue] of queues) queues.set(name, queue.filter((request) => request.owner !== owner))
+      for (const lock of [...held.values()]) if (lock.owner === owner) lock.release()
+    },
+    holder: (name: string) => held.get(name)?.owner ?? null,
+  }
+}
+
+/** BroadcastChannels that can all be closed at once, as when the host that opened them dies. */
+export function channelScope() {
+  const opened: BroadcastChannel[] = []
+  return {
+    open: (name: string) => {
+      const channel = new BroadcastChannel(name)
+      opened.push(channel)
+      return channel as unknown as import('../../protocol/hosts').ChannelLike
+    },
+    closeAll: () => {
+      for (const channel of opened.splice(0)) channel.close()
+    },
+  }
+}

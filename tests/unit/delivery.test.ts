@@ -1,0 +1,107 @@
+/** The per-tab delivery queue of a host: one deliver in flight, batching, the backlog cap and the resync. */
+import { describe, expect, it } from 'vitest'
+import type { HubEvent } from '../../protocol/port'
+import { MAX_BACKLOG, createDelivery } from '../../core/delivery'
+
+const log = (n: number): HubEvent => ({ type: 'log', line: String(n) })
+
+function setup() {
+  const batches: HubEvent[][] = []
+  const answers: Array<() => void> = []
+  const scheduled: Array<() => void> = []
+  let resyncs = 0
+  const errors: unknown[] = []
+  const delivery = createDelivery({
+    deliver: (batch) => {
+      batches.push(batch)
+      return new Promise<void>((resolve) => answers.push(resolve))
+    },
+    resync: () => {
+      resyncs += 1
+      delivery.push({ type: 'log', line: 'snapshot' })
+    },
+    onError: (error) => errors.push(error),
+    schedule: (flush) => scheduled.push(flush),
+  })
+  const runScheduled = () => {
+    for (const flush of scheduled.splice(0)) flush()
+  }
+  const answer = async () => {
+    answers.shift()!()
+    await Promise.resolve()
+    await Promise.resolve()
+  }
+  return { delivery, batches, runScheduled, answer, resyncs: () => resyncs, errors }
+}
+
+describe('delivery to one tab', () => {
+  it('sends what arrives in one turn as one batch, at the end of the turn', () => {
+    const { delivery, batches, runScheduled } = setup()
+    delivery.push(log(1))
+    delivery.push(log(2))
+    expect(batches).toEqual([])
+    runScheduled()
+    expect(batches).toEqual([[log(1), log(2)]])
+  })
+
+  it('keeps one deliver in flight and batches what arrives meanwhile, in order', async () => {
+    const { delivery, batches, runScheduled, answer } = setup()
+    delivery.push(log(1))
+    runScheduled()
+    delivery.push(log(2))
+    delivery.push(log(3))
+    runScheduled()
+    expect(batches).toHaveLength(1)
+    await answer()
+    expect(batches).toEqual([[log(1)], [log(2), log(3)]])
+  })
+
+  it(`drops a backlog of ${MAX_BACKLOG} events for a snapshot when the tab stops taking them`, async () => {
+    const { delivery, batches, runScheduled, resyncs, answer } = setup()
+    delivery.push(log(0))
+    runScheduled()
+    for (let n = 1; n <= MAX_BACKLOG; n += 1) delivery.push(log(n))
+    expect(delivery.queued()).toBe(MAX_BACKLOG)
+    expect(resyncs()).toBe(0)
+    delivery.push(log(MAX_BACKLOG + 1))
+    expect(resyncs()).toBe(1)
+    expect(delivery.queued()).toBe(2)
+    await answer()
+    expect(batches[1]).toEqual([{ type: 'log', line: 'snapshot' }, log(MAX_BACKLOG + 1)])
+  })
+
+  it('goes on after a failed deliver, and reports the failure', async () => {
+    const batches: HubEvent[][] = []
+    const errors: unknown[] = []
+    let fail = true
+    const delivery = createDelivery({
+      deliver: (batch) => {
+        batches.push(batch)
+        if (fail) {
+          fail = false
+          return Promise.reject(new Error('port closed'))
+        }
+        return Promise.resolve()
+      },
+      resync: () => {},
+      onError: (error) => errors.push(error),
+    })
+    delivery.push(log(1))
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    delivery.push(log(2))
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(batches).toEqual([[log(1)], [log(2)]])
+    expect(errors).toHaveLength(1)
+  })
+
+  it('delivers nothing once released', () => {
+    const { delivery, batches, runScheduled } = setup()
+    delivery.push(log(1))
+    delivery.release()
+    runScheduled()
+    delivery.push(log(2))
+    runScheduled()
+    expect(batches).toEqual([])
+    expect(delivery.queued()).toBe(0)
+  })
+})

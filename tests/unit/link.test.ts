@@ -1,0 +1,263 @@
+/** The tab's link to its host, driven with a fake host, fake locks and a fake clock. */
+import { describe, expect, it } from 'vitest'
+import {
+  CallNotRingingError, HubClosedError, HubTimeoutError, HubWorkerLostError, TabNotAttachedError, toWire,
+} from '../../protocol/errors'
+import type { Outcome } from '../../protocol/errors'
+import type { AttachRequest, Attached, HubEvent } from '../../protocol/port'
+import { TAB_PING_INTERVAL } from '../../core/host'
+import { createLink, holdTabLock } from '../../client/link'
+import type { HostCalls, HostConnection, LinkState } from '../../client/link'
+import { createFakeClock, createFakeLocks } from './fakes'
+
+const request: AttachRequest = {
+  tabId: 'tab', identity: { type: 'signed-out' }, online: true, presence: { visible: true, focused: true }, settings: {},
+  interests: { messages: false, debug: false }, calls: [],
+}
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
+const ok = <T>(value: T): Outcome<T> => ({ ok: true, value })
+
+/** A host that answers as the test says: each connection records what it was asked. */
+function fakeHost(options: { hostLock?: string | null } = {}) {
+  const connections: Array<{
+    attach: ReturnType<typeof deferred<Outcome<Attached>>>
+    calls: Partial<Record<keyof HostCalls, (...args: unknown[]) => Promise<Outcome<unknown>>>>
+    disposed: boolean
+    deliver: (events: HubEvent[]) => void
+    fail: (reason: string) => void
+  }> = []
+  let hostCount = 0
+  const connect = (deliver: (events: HubEvent[]) => void): HostConnection => {
+    const attach = deferred<Outcome<Attached>>()
+    let fail!: (reason: string) => void
+    const failed = new Promise<string>((resolve) => (fail = resolve))
+    const entry = { attach, calls: {} as Partial<Record<keyof HostCalls, (...args: unknown[]) => Promise<Outcome<unknown>>>>, disposed: false, deliver, fail }
+    connections.push(entry)
+    const calls = new Proxy({} as HostCalls, {
+      get: (_, method: string) => (...args: unknown[]) => {
+        const handler = entry.calls[method as keyof HostCalls]
+        if (handler) return handler(...args)
+        return Promise.resolve(method === 'ping' ? ok({ hostId: `host-${hostCount}`, attached: true }) : ok(undefined))
+      },
+    })
+    return {
+      calls,
+      attach: () => attach.promise,
+      failed,
+      dispose: () => void (entry.disposed = true),
+    }
+  }
+  const answerAttach = (index: number, hostLock = options.hostLock ?? null) => {
+    hostCount += 1
+    connections[index]!.attach.resolve(ok({ hostLock, hostId: `host-${hostCount}` }))
+  }
+  return { connect, connections, answerAttach }
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((done) => (resolve = done))
+  return { promise, resolve }
+}
+
+function setup(options: { locks?: ReturnType<typeof createFakeLocks>; hostLock?: string | null } = {}) {
+  const clock = createFakeClock()
+  const host = fakeHost({ hostLock: options.hostLock })
+  const states: LinkState[] = []
+  const events: HubEvent[] = []
+  const locks = options.locks?.scope('tab') ?? null
+  const link = createLink({
+    connect: host.connect,
+    attachRequest: () => request,
+    onEvents: (batch) => events.push(...batch),
+    onState: (state) => states.push(state),
+    locks,
+    tabLockHeld: holdTabLock(locks, 'tab', () => {}).held,
+    clock,
+    random: () => 0.5,
+  })
+  return { clock, host, link, states, events }
+}
+
+describe('the link to the host', () => {
+  it('is one union: idle, attaching, then attached once the host answers', async () => {
+    const { host, link, states } = setup()
+    expect(link.state.type).toBe('idle')
+    link.start()
+    await flush()
+    expect(link.state.type).toBe('attaching')
+    host.answerAttach(0)
+    await flush()
+    expect(link.state).toMatchObject({ type: 'attached', hostId: 'host-1' })
+    expect(states.map((state) => state.type)).toEqual(['attaching', 'attached'])
+  })
+
+  it('runs a call once attached, and rebuilds the error class the host answered with', async () => {
+    const { host, link } = setup()
+    const accepting = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    host.connections[0]!.calls.accept = async () => ({ ok: false, error: toWire(new CallNotRingingError('[callhub] call 1 is not ringing')) })
+    host.answerAttach(0)
+    await expect(accepting).rejects.toBeInstanceOf(CallNotRingingError)
+  })
+
+  it('passes the events of the current connection only', async () => {
+    const { host, link, events } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    host.connections[0]!.deliver([{ type: 'log', line: 'hello' }])
+    expect(events).toEqual([{ type: 'log', line: 'hello' }])
+  })
+
+  it('learns from the Web Lock that the host died: pending calls reject, and it attaches again at once', async () => {
+    const locks = createFakeLocks()
+    // The host holds its lock for its life.
+    void locks.scope('worker').request('callhub:host:w', {}, () => new Promise(() => {}))
+    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    host.connections[0]!.calls.accept = () => new Promise(() => {})
+    const pending = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    locks.kill('worker')
+    await expect(pending).rejects.toBeInstanceOf(HubWorkerLostError)
+    expect(host.connections[0]!.disposed).toBe(true)
+    clock.advance(0)
+    await flush()
+    expect(host.connections).toHaveLength(2)
+    // The new worker holds a lock of its own.
+    void locks.scope('worker-2').request('callhub:host:w2', {}, () => new Promise(() => {}))
+    host.answerAttach(1, 'callhub:host:w2')
+    await flush()
+    expect(link.state).toMatchObject({ type: 'attached', hostId: 'host-2' })
+  })
+
+  it('without Web Locks, pings its host and attaches again when the host no longer knows the tab', async () => {
+    const { clock, host, link } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    let pings = 0
+    host.connections[0]!.calls.ping = async () => {
+      pings += 1
+      return ok({ hostId: 'host-1', attached: pings < 2 })
+    }
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(link.state.type).toBe('attached')
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(pings).toBe(2)
+    clock.advance(0)
+    await flush()
+    expect(host.connections).toHaveLength(2)
+  })
+
+  it('without Web Locks, a host that stops answering pings is taken for lost', async () => {
+    const { clock, host, link } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    host.connections[0]!.calls.ping = () => new Promise(() => {})
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state.type === 'lost' || link.state.type === 'attaching').toBe(true)
+    expect(host.connections[0]!.disposed).toBe(true)
+  })
+
+  it('attaches again when a request finds the host forgot the tab (a restarted worker on the same port)', async () => {
+    const { clock, host, link } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    clock.advance(0)
+    await flush()
+    expect(host.connections).toHaveLength(2)
+  })
+
+  it('takes a host that never answers its first attach for one that cannot start: failed, for the page to run the hub itself', async () => {
+    const { clock, link } = setup()
+    link.start()
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toMatchObject({ type: 'failed', reason: expect.stringContaining('did not answer') })
+  })
+
+  it('fails at once when the host says it cannot start (its script failed to load)', async () => {
+    const { host, link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    host.connections[0]!.fail('the shared worker /w.js failed to load')
+    await expect(waiting).rejects.toBeInstanceOf(HubWorkerLostError)
+    expect(link.state).toEqual({ type: 'failed', reason: 'the shared worker /w.js failed to load' })
+  })
+
+  it('a call that outlives its timeout rejects with HubTimeoutError', async () => {
+    const { clock, host, link } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    host.connections[0]!.calls.configure = () => new Promise(() => {})
+    const configuring = link.call('configure', (calls) => calls.configure({}))
+    await flush()
+    clock.advance(5_000)
+    await expect(configuring).rejects.toBeInstanceOf(HubTimeoutError)
+  })
+
+  it('close() cancels everything pending: calls reject, no retry is left, and the host hears a detach', async () => {
+    const locks = createFakeLocks()
+    void locks.scope('worker').request('callhub:host:w', {}, () => new Promise(() => {}))
+    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    let detached = 0
+    host.connections[0]!.calls.detach = async () => {
+      detached += 1
+      return ok(undefined)
+    }
+    host.connections[0]!.calls.accept = () => new Promise(() => {})
+    const pending = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    locks.kill('worker')
+    await expect(pending).rejects.toBeInstanceOf(HubWorkerLostError)
+    link.close()
+    clock.advance(600_000)
+    await flush()
+    expect(detached).toBe(0)
+    expect(host.connections).toHaveLength(1)
+    expect(link.state.type).toBe('closed')
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toBeInstanceOf(HubClosedError)
+  })
+
+  it('close() while attached tells the host and lets the connection go', async () => {
+    const { host, link } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    let detached = 0
+    host.connections[0]!.calls.detach = async () => {
+      detached += 1
+      return ok(undefined)
+    }
+    link.close()
+    await flush()
+    expect(detached).toBe(1)
+    expect(host.connections[0]!.disposed).toBe(true)
+  })
+})
