@@ -25,6 +25,7 @@ import type { Connector, Link, LinkState } from './link'
 import { emptyMirror, leaveProfile, reduceAll } from '../core/mirror'
 import type { Mirror, MirrorEvent } from '../core/mirror'
 import { sharedWorkerConnector } from './shared-worker'
+import { HubSocket } from './socket'
 import { describeWorker, startSharedWorker } from './worker'
 import type { WorkerSource } from './worker'
 
@@ -38,6 +39,7 @@ export type { DialogStrings } from '../ui/dialog'
 export type { Sound } from '../ui/attention'
 export type { IdentityOptions, Me } from './identity'
 export type { WorkerSource } from './worker'
+export { HubSocket } from './socket'
 export type { Profile } from '../protocol/port'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
@@ -62,6 +64,12 @@ export interface CallHubOptions extends IdentityOptions, HubSettings {
    * @default the `worker.js` beside this module, found by the app's bundler
    */
   worker?: WorkerSource
+  /**
+   * Runs after every reconnect, for backends that do not re-send the calls that still ring: returns those
+   * calls (invitation frames, or objects like them). The hub rings the ones it did not know, keeps those it
+   * did without ringing twice, and ends the ones not returned. One tab with the hook is asked each time.
+   */
+  recoverCalls?: () => Promise<unknown[]>
 }
 
 export interface CallHubEvents {
@@ -104,6 +112,11 @@ export interface CallHub {
   configure(settings: HubSettings): Promise<void>
   /** Dismisses a missed-call notice in every tab of the profile. */
   dismissMissed(callLogId: CallLogId): Promise<void>
+  /**
+   * A WebSocket-compatible object on the profile's one socket, for code written for `new WebSocket(…)`
+   * (`window.chatWebSocket = hub.socket()`): `message` events carry every frame that is not a call frame.
+   */
+  socket(): HubSocket
   /** Re-reads the identity (token, active role) now. */
   refresh(): Promise<void>
   /** Detaches this tab; its dialogs close. The hub cannot be reopened: call `connectCallHub` again. */
@@ -128,7 +141,7 @@ const BACKEND_WAIT = OUTBOX_WAIT
 export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
     modal = true, strings, container, avatarBase, requestTimeout = 5_000, ringtone, notifications, debug = false,
-    getToken, getActiveRole, fetchMe, socketUrl, apiBase, worker: workerSource,
+    getToken, getActiveRole, fetchMe, socketUrl, apiBase, worker: workerSource, recoverCalls,
     linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend,
   } = options
   const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
@@ -153,7 +166,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   let modeReason: string | null = null
   if (typeof SharedWorker === 'undefined') fallBack('this browser has no SharedWorker')
   let status: Status = computeStatus()
-  let interests: Interests = { messages: false, debug }
+  let interests: Interests = { messages: false, debug, recover: recoverCalls !== undefined }
   let dialogs: DialogLayer | null = null
   let attention: ReturnType<typeof createAttention> | null = null
 
@@ -174,7 +187,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       locks,
       requestTimeout,
       connect: mode === 'shared-worker'
-        ? sharedWorkerConnector(() => startSharedWorker(workerSource), describeWorker(workerSource))
+        ? sharedWorkerConnector(() => startSharedWorker(workerSource), describeWorker(workerSource), recover)
         : async (deliver) => (await pageHost())(deliver),
       attachRequest: () => ({
         tabId,
@@ -195,7 +208,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   function pageHost(): Promise<Connector> {
     pageHostConnector ??= import('./page-host').then((module) => module.pageHostConnector(locks, channel, (line) => {
       if (debug) console.info(`[callhub host] ${line}`)
-    }))
+    }, recover))
     return pageHostConnector
   }
 
@@ -388,6 +401,14 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     return link.call('send', (calls) => calls.send(text), BACKEND_WAIT)
   }
 
+  /** The host asks this tab to run the page's reconnect hook. */
+  async function recover(): Promise<unknown[]> {
+    if (recoverCalls === undefined) return []
+    const calls = await recoverCalls()
+    // Structured clone carries plain data only: the frames travel as JSON.
+    return Array.isArray(calls) ? calls.map((call) => (typeof call === 'string' ? call : JSON.stringify(call))) : []
+  }
+
   function setInterests(next: Interests): void {
     if (next.messages === interests.messages && next.debug === interests.debug) return
     interests = next
@@ -445,7 +466,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
 
   void refresh()
 
-  return {
+  const hub: CallHub = {
     get status() {
       return status
     },
@@ -492,6 +513,14 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       await link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId))
     },
     refresh,
+    socket() {
+      return new HubSocket({
+        subscribe: (listener) => hub.subscribe(listener),
+        onMessage: (listener) => hub.on('message', listener),
+        send: (text) => send(text),
+        url: () => (identity.type === 'resolved' && identity.resolved.type === 'profile' ? identity.resolved.url : ''),
+      })
+    },
     close() {
       if (closed) return
       closed = true
@@ -512,6 +541,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       updateStatus()
     },
   }
+  return hub
 }
 
 function sameStatus(a: Status, b: Status): boolean {

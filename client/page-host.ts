@@ -10,7 +10,10 @@ import type { Locks } from '../core/host'
 import { newId } from '../core/ids'
 import type { Connector } from './link'
 
-export function pageHostConnector(locks: Locks | null, channel: ((name: string) => ChannelLike) | null, log: (line: string) => void): Connector {
+export function pageHostConnector(
+  locks: Locks | null, channel: ((name: string) => ChannelLike) | null, log: (line: string) => void,
+  recover: () => Promise<unknown[]>,
+): Connector {
   const host = createHost({
     hostId: `tab-${newId()}`,
     createSocket: (url) => new WebSocket(url),
@@ -33,6 +36,7 @@ export function pageHostConnector(locks: Locks | null, channel: ((name: string) 
           return Promise.resolve()
         },
         release: () => {},
+        recover,
       }),
       failed: new Promise<string>(() => {}),
       dispose: () => tab.disconnect(),

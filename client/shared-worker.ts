@@ -3,11 +3,11 @@ import { expose, releaseProxy, transfer, wrap } from 'comlink'
 import type { HubApi, TabEvents } from '../protocol/port'
 import type { Connector } from './link'
 
-export function sharedWorkerConnector(start: () => SharedWorker, describe: string): Connector {
+export function sharedWorkerConnector(start: () => SharedWorker, describe: string, recover: () => Promise<unknown[]>): Connector {
   return (deliver) => {
     const worker = start()
     const channel = new MessageChannel()
-    const events: TabEvents = { deliver }
+    const events: TabEvents = { deliver, recover }
     expose(events, channel.port1)
     const api = wrap<HubApi>(worker.port)
     // A script that fails to load (a 404 after a deploy, a blocked URL) fires `error` on the SharedWorker.

@@ -66,6 +66,8 @@ export const OWNER_SILENCE = 750
 /** What a tab hands the host when it attaches: how to push its events, and how to let go of them. */
 export interface TabLink {
   deliver(batch: HubEvent[]): Promise<void>
+  /** Runs the page's reconnect hook (see `TabEvents.recover`). */
+  recover(): Promise<unknown[]>
   /** Frees the link's resources (a Comlink proxy, a port): the tab is gone or attached again elsewhere. */
   release(): void
 }
@@ -496,7 +498,7 @@ export function createHost(deps: HostDeps): Host {
   }
 
   function handleOf(tab: LocalTab): TabHandle {
-    return { id: tab.id, push: (event) => tab.delivery.push(event) }
+    return { id: tab.id, push: (event) => tab.delivery.push(event), recover: () => tab.link.recover() }
   }
 
   /** Attaches the tab where its identity says: this hub, or the owner of its profile's socket. */

@@ -10,7 +10,7 @@ import {
 import type {
   AttachRequest, Ended, HubEvent, HubSettings, HubStatus, Interests, Presence, Profile, SettleReason, TabIdentity,
 } from '../protocol/port'
-import { MAX_FRAME_BYTES, callKey, profileKey, utf8Length } from '../protocol/wire'
+import { MAX_FRAME_BYTES, callKey, parseServerFrame, profileKey, utf8Length } from '../protocol/wire'
 import type { CallLogId, Invitation, ServerFrame } from '../protocol/wire'
 import { createConnection } from './connection'
 import type { Clock, Connection, SocketLike, SocketState, Timer } from './connection'
@@ -21,6 +21,8 @@ import type { Settings } from './settings'
 export interface TabHandle {
   readonly id: string
   push(event: HubEvent): void
+  /** Runs the tab's reconnect hook: the calls that still ring, as frames or objects like them. */
+  recover?(): Promise<unknown[]>
 }
 
 export interface HubDeps {
@@ -232,16 +234,46 @@ export function createHub(deps: HubDeps): Hub {
   }
 
   /**
-   * The backend accepted the socket. Where it re-sends the calls that still ring before its auth ack, a
-   * call it did not re-send has ended while the socket was down: a cancel that never reached us.
+   * The backend accepted the socket. Where it re-sends the calls that still ring before its auth ack, or a
+   * tab's reconnect hook says which still ring, a call it did not name has ended while the socket was down:
+   * a cancel that never reached us.
    */
   function connected(session: Session): void {
-    const { backend } = session.settings
-    if (!(backend.resends && backend.acks && backend.authFrame)) return
+    const { backend, pongTimeout } = session.settings
+    const resent = backend.resends && backend.acks && backend.authFrame
+    const hooked = [...session.tabs].filter((tab) => tab.interests.recover && tab.handle.recover !== undefined)
+      .sort((a, b) => b.seenOrder - a.seenOrder)[0]
+    if (hooked === undefined) {
+      if (resent) reconcile(session, 'was not re-sent by the backend')
+      return
+    }
+    const connection = session.connection
+    let timer: Timer | null = null
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new Error(`no answer within ${pongTimeout} ms`)), pongTimeout)
+    })
+    Promise.race([hooked.handle.recover!(), timeout]).then(
+      (frames) => {
+        if (sessions.get(session.key) !== session || session.connection !== connection || connection.state.type !== 'open') return
+        if (!Array.isArray(frames)) throw new Error('it did not return an array')
+        for (const item of frames) {
+          const frame = parseServerFrame(typeof item === 'string' ? item : JSON.stringify(item))
+          if (frame.type === 'invitation') ring(session, frame.invitation, true)
+          else log(`${session.key}: the reconnect hook returned something that is not a call (${frame.type === 'rejected' ? frame.reason : frame.type})`)
+        }
+        reconcile(session, 'was not among the calls the reconnect hook returned')
+      },
+      (error: unknown) => log(`${session.key}: the reconnect hook failed (${error instanceof Error ? error.message : String(error)}): the calls keep ringing until they expire`),
+    ).finally(() => {
+      if (timer !== null) clock.clearTimeout(timer)
+    })
+  }
+
+  function reconcile(session: Session, why: string): void {
     session.reconciled = true
     for (const [key, call] of [...session.calls]) {
       if (!call.confirmed) {
-        log(`${session.key}: call ${key} was not re-sent by the backend: it ended while the socket was down`)
+        log(`${session.key}: call ${key} ${why}: it ended while the socket was down`)
         settle(session, key, 'ended', null)
       }
     }

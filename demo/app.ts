@@ -3,17 +3,21 @@
  * on load and exposes its handle as `window.callHub`. Tests may set `window.callHubOptions` first.
  */
 import { connectCallHub } from '../client'
-import type { CallHub, CallHubOptions, Status } from '../client'
+import type { CallHub, CallHubOptions, HubSocket, Status } from '../client'
+import { startChatWidget } from './chat-widget'
 
 declare global {
   interface Window {
     callHub: CallHub
     callHubOptions?: CallHubOptions
+    chatWebSocket?: HubSocket
   }
 }
 
 const hub = connectCallHub(window.callHubOptions ?? {})
 window.callHub = hub
+// The chat widget was written for `window.chatWebSocket = new WebSocket(…)`: it gets the hub's socket instead.
+window.chatWebSocket = hub.socket()
 
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)
 const token = () => localStorage.getItem('token') || localStorage.getItem('access_token')
@@ -23,7 +27,7 @@ function describe(status: Status): string {
     case 'signed-out': return 'Signed out: no connection'
     case 'no-profile': return `No ${status.role ?? ''} profile: no connection`
     case 'connecting': return `Connecting as ${status.profileKey ?? '…'}${status.attempt ? ` (attempt ${status.attempt})` : ''}`
-    case 'open': return `Connected as ${status.profileKey} · one socket for ${status.tabs} tab${status.tabs === 1 ? '' : 's'}`
+    case 'open': return `Connected as ${status.profileKey} · one socket for ${status.tabs} tab${status.tabs === 1 ? '' : 's'} (${status.mode})`
     case 'waiting': return `Reconnecting in ${Math.max(0, Math.round((status.retryAt - Date.now()) / 1000))} s (attempt ${status.attempt})`
     case 'offline': return 'Offline: will reconnect when the network is back'
     case 'unauthorized': return 'Sign-in rejected: please sign in again'
@@ -181,3 +185,12 @@ if (notifyButton && typeof Notification !== 'undefined' && Notification.permissi
 
 addEventListener('storage', () => void renderAccount())
 void renderAccount()
+
+const chat = $('#chat')
+let chatStarted = false
+hub.subscribe((status) => {
+  if (chat && !chatStarted && status.profileKey !== null) {
+    chatStarted = true
+    startChatWidget(chat)
+  }
+})

@@ -137,6 +137,8 @@ export type HubEvent =
 /** Exposed by each tab on the MessagePort it hands the host in `attach`. */
 export interface TabEvents {
   deliver(events: HubEvent[]): void
+  /** Runs the page's `recoverCalls` hook (asked only of tabs whose interests say they have one). */
+  recover(): Promise<unknown[]>
 }
 
 /** What a tab wants delivered besides its calls and status. */
@@ -145,6 +147,8 @@ export interface Interests {
   messages: boolean
   /** The host's log lines, for the tab's console. */
   debug: boolean
+  /** The page has a `recoverCalls` hook the hub may run after a reconnect. */
+  recover: boolean
 }
 
 export interface AttachRequest {

@@ -36,6 +36,7 @@ self.addEventListener('connect', (event) => {
       let released = false
       return tab.attach(request, {
         deliver: (batch) => remote.deliver(batch),
+        recover: () => remote.recover(),
         release() {
           if (released) return
           released = true

@@ -57,9 +57,9 @@ function world() {
     const api: TabApi = host.connectTab()
     const request: AttachRequest = {
       tabId: id, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-      interests: { messages: false, debug: false }, calls: [],
+      interests: { messages: false, debug: false, recover: false }, calls: [],
     }
-    const outcome = await api.attach(request, { deliver: async (batch) => void events.push(...batch), release: () => {} })
+    const outcome = await api.attach(request, { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] })
     if (!outcome.ok) throw new Error(outcome.error.message)
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     const calls = () => {
@@ -274,8 +274,8 @@ describe('one owner per profile socket', () => {
     for (const [index, host] of hosts.entries()) {
       const outcome = await host.connectTab().attach({
         tabId: `t${index}`, identity: alice, online: true, presence: { visible: true, focused: false }, settings: {},
-        interests: { messages: false, debug: false }, calls: [],
-      }, { deliver: async () => {}, release: () => {} })
+        interests: { messages: false, debug: false, recover: false }, calls: [],
+      }, { deliver: async () => {}, release: () => {}, recover: async () => [] })
       expect(outcome.ok).toBe(true)
     }
     expect(factories.map((sockets) => sockets.sockets.length)).toEqual([1, 1])

@@ -38,7 +38,7 @@ function setup() {
     const { identity = alice, presence = { visible: true, focused: false }, settings = {}, calls = [], messages = false } = options
     const events: HubEvent[] = []
     const handle: TabHandle = { id, push: (event) => events.push(event) }
-    const request: AttachRequest = { tabId: id, identity, online: true, presence, settings, interests: { messages, debug: false }, calls }
+    const request: AttachRequest = { tabId: id, identity, online: true, presence, settings, interests: { messages, debug: false, recover: false }, calls }
     hub.attach(handle, request)
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     const [snapshot] = of('snapshot')
