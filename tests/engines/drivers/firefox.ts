@@ -1,0 +1,46 @@
+/** Firefox through puppeteer-core over WebDriver BiDi (there is no geckodriver to speak WebDriver classic). */
+import puppeteer from 'puppeteer-core'
+import type { ElementHandle, Page } from 'puppeteer-core'
+import { inspectPage, pageReadyTimeout, signInBeforeScripts } from '../harness'
+import type { Engine, PageFunction, Profile, Tab } from '../harness'
+
+export async function launchFirefox(executable: string): Promise<Engine> {
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: executable, headless: true })
+  return {
+    name: 'firefox',
+    // `firefox/153.8.0` → `153.8.0`
+    version: (await browser.version()).replace(/^firefox\//i, ''),
+    async newProfile({ origin, token }): Promise<Profile> {
+      // A BiDi user context: storage, and so SharedWorkers, of its own.
+      const context = await browser.createBrowserContext()
+      return {
+        async openTab(path = '/') {
+          const page = await context.newPage()
+          await page.evaluateOnNewDocument(signInBeforeScripts, token)
+          await page.goto(new URL(path, origin).href)
+          // Polled on a timer: animation frames stop in background tabs.
+          await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
+          return firefoxTab(page)
+        },
+        close: () => context.close(),
+      }
+    },
+    close: () => browser.close(),
+  }
+}
+
+function firefoxTab(page: Page): Tab {
+  return {
+    evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
+      page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null) as Promise<Result>,
+    dialogs: async () => (await page.evaluate(inspectPage, null)).dialogs,
+    async click(target) {
+      const inspection = await page.evaluateHandle(inspectPage, target)
+      const button = (await inspection.getProperty('button')).asElement() as ElementHandle<Element> | null
+      if (button === null) throw new Error(`[engines] cannot click: ${await (await inspection.getProperty('problem')).jsonValue()}`)
+      await button.click()
+      await inspection.dispose()
+    },
+    close: () => page.close({ runBeforeUnload: false }),
+  }
+}

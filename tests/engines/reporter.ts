@@ -1,0 +1,46 @@
+/** After the run: which engines ran (with their results and time) and which are missing, with the command that installs each. */
+import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/test/reporter'
+import { findEngines } from './installed'
+
+interface EngineTally {
+  passed: number
+  failed: number
+  knownFailures: number
+  skipped: number
+  milliseconds: number
+}
+
+export default class EngineSummary implements Reporter {
+  private readonly tallies = new Map<string, EngineTally>()
+
+  onTestEnd(test: TestCase, result: TestResult): void {
+    const engine = test.parent.project()?.name ?? 'unknown'
+    const tally = this.tallies.get(engine) ?? { passed: 0, failed: 0, knownFailures: 0, skipped: 0, milliseconds: 0 }
+    this.tallies.set(engine, tally)
+    tally.milliseconds += result.duration
+    const outcome = test.outcome()
+    if (outcome === 'skipped') tally.skipped += 1
+    else if (outcome === 'unexpected') tally.failed += 1
+    else if (test.expectedStatus === 'failed') tally.knownFailures += 1
+    else tally.passed += 1
+  }
+
+  onEnd(_result: FullResult): void {
+    const lines = ['', 'engines:']
+    for (const installation of findEngines()) {
+      const tally = this.tallies.get(installation.engine)
+      if (!installation.found) lines.push(`  ${installation.engine}: MISSING (${installation.missing}); install with: ${installation.install}`)
+      else if (tally === undefined) lines.push(`  ${installation.engine}: not run (filtered out)`)
+      else {
+        const known = tally.knownFailures > 0 ? `, ${tally.knownFailures} known failure${tally.knownFailures === 1 ? '' : 's'}` : ''
+        const skipped = tally.skipped > 0 ? `, ${tally.skipped} skipped` : ''
+        lines.push(`  ${installation.engine}: ran, ${tally.passed} passed, ${tally.failed} failed${known}${skipped} in ${(tally.milliseconds / 1000).toFixed(1)} s`)
+      }
+    }
+    console.log(lines.join('\n'))
+  }
+
+  printsToStdio(): boolean {
+    return false
+  }
+}
