@@ -26,12 +26,16 @@ export interface Profile {
 }
 
 export interface Tab {
+  /** Loads `path` (relative to the profile's origin) in this tab and waits until the new page exposes `window.callHub`. */
+  goto(path: string): Promise<void>
+  /** The browser's Back button; waits until the page shown exposes `window.callHub`. */
+  back(): Promise<void>
   /** Runs `pageFunction` in the page (it must be self-contained); its argument and result travel as JSON. */
   evaluate<Result, Arg = null>(pageFunction: PageFunction<Arg, Result>, arg?: Arg): Promise<Result>
   /** The visible dialogs (role `dialog`), open shadow roots included, by accessible name with their buttons' names. */
   dialogs(): Promise<DialogSeen[]>
-  /** Clicks, with the driver's own pointer input, the visible button named `target.button` (inside the dialog whose name contains `target.dialog`, when given). */
-  click(target: ButtonTarget): Promise<void>
+  /** Clicks, with the driver's own pointer input (a user activation), the one visible element `target` names. */
+  click(target: ClickTarget): Promise<void>
   /** Closes the tab from the browser's side: the page gets no say (no `hub.close()`, no `beforeunload` prompt). */
   close(): Promise<void>
 }
@@ -43,29 +47,33 @@ export interface DialogSeen {
   buttons: string[]
 }
 
-export interface ButtonTarget {
-  button: string
+export interface ClickTarget {
+  /** @default 'button' */
+  role?: 'button' | 'heading'
+  /** The element's accessible name, exactly. */
+  name: string
+  /** Only inside the dialog whose accessible name contains this. */
   dialog?: string
 }
 
 export interface PageInspection {
   dialogs: DialogSeen[]
-  /** The button `target` names, when exactly one visible button matches. */
-  button: Element | null
-  /** Why `button` is null when a target was given. */
+  /** The element `target` names, when exactly one visible element matches. */
+  target: Element | null
+  /** Why `target` is null when one was given. */
   problem: string | null
 }
 
 /**
  * Runs in the page, in every engine (so it is self-contained: no imports, no closures): the visible dialogs,
- * and the button a click aims at. Roles and names follow ARIA for what callhub and the demo use: an explicit
- * `role`, or the implicit role of `<dialog>` and `<button>`; the name from `aria-labelledby`, else
- * `aria-label`, else (buttons) the text. Open shadow roots are searched. It is computed in the page because
+ * and the element a click aims at. Roles and names follow ARIA for what callhub and the demo use: an explicit
+ * `role`, or the implicit role of `<dialog>`, `<button>` and `<h1>`…`<h6>`; the name from
+ * `aria-labelledby`, else `aria-label`, else (buttons, headings) the text. Open shadow roots are searched. It is computed in the page because
  * the drivers' own accessibility queries differ: Firefox's BiDi locator does not look into shadow roots
  * (puppeteer's `::-p-aria` finds no callhub dialog), and WebDriver classic has no such query.
  */
-export function inspectPage(target: ButtonTarget | null): PageInspection {
-  const implicitRoles: Record<string, string> = { DIALOG: 'dialog', BUTTON: 'button' }
+export function inspectPage(target: ClickTarget | null): PageInspection {
+  const implicitRoles: Record<string, string> = { DIALOG: 'dialog', BUTTON: 'button', H1: 'heading', H2: 'heading', H3: 'heading', H4: 'heading', H5: 'heading', H6: 'heading' }
   const text = (value: string | null | undefined) => (value ?? '').replace(/\s+/g, ' ').trim()
   const roleOf = (element: Element) => element.getAttribute('role')?.trim().split(/\s+/)[0] ?? implicitRoles[element.tagName] ?? null
   const nameOf = (element: Element): string => {
@@ -76,7 +84,7 @@ export function inspectPage(target: ButtonTarget | null): PageInspection {
     }
     const label = text(element.getAttribute('aria-label'))
     if (label !== '') return label
-    return roleOf(element) === 'button' ? text(element.textContent) : ''
+    return roleOf(element) === 'button' || roleOf(element) === 'heading' ? text(element.textContent) : ''
   }
   const visible = (element: Element) =>
     typeof element.checkVisibility === 'function' ? element.checkVisibility() : element.getClientRects().length > 0
@@ -94,12 +102,13 @@ export function inspectPage(target: ButtonTarget | null): PageInspection {
 
   const dialogs = query(document, 'dialog')
   const seen = dialogs.map(({ element, name }) => ({ name, buttons: query(element, 'button').map((button) => button.name) }))
-  if (target === null) return { dialogs: seen, button: null, problem: null }
-  const scopes = target.dialog === undefined ? [document] : dialogs.filter(({ name }) => name.includes(target.dialog!)).map(({ element }) => element)
-  if (scopes.length === 0) return { dialogs: seen, button: null, problem: `no visible dialog named "${target.dialog}"` }
-  const buttons = scopes.flatMap((scope) => query(scope, 'button')).filter(({ name }) => name === target.button)
-  if (buttons.length === 1) return { dialogs: seen, button: buttons[0]!.element, problem: null }
-  return { dialogs: seen, button: null, problem: `${buttons.length} visible buttons named "${target.button}"${target.dialog ? ` in "${target.dialog}"` : ''}` }
+  if (target === null) return { dialogs: seen, target: null, problem: null }
+  const { role = 'button', name, dialog } = target
+  const scopes = dialog === undefined ? [document] : dialogs.filter((found) => found.name.includes(dialog)).map(({ element }) => element)
+  if (scopes.length === 0) return { dialogs: seen, target: null, problem: `no visible dialog named "${dialog}"` }
+  const matches = scopes.flatMap((scope) => query(scope, role)).filter((found) => found.name === name)
+  if (matches.length === 1) return { dialogs: seen, target: matches[0]!.element, problem: null }
+  return { dialogs: seen, target: null, problem: `${matches.length} visible ${role}s named "${name}"${dialog ? ` in "${dialog}"` : ''}` }
 }
 
 /**

@@ -15,10 +15,9 @@ export async function launchChromium(executable: string): Promise<Engine> {
       await context.addInitScript(signInBeforeScripts, token)
       return {
         async openTab(path = '/') {
-          const page = await context.newPage()
-          await page.goto(path)
-          await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
-          return chromiumTab(page)
+          const tab = chromiumTab(await context.newPage())
+          await tab.goto(path)
+          return tab
         },
         close: () => context.close(),
       }
@@ -29,14 +28,22 @@ export async function launchChromium(executable: string): Promise<Engine> {
 
 function chromiumTab(page: Page): Tab {
   return {
+    async goto(path) {
+      await page.goto(path)
+      await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
+    },
+    async back() {
+      await page.goBack()
+      await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
+    },
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null),
     dialogs: async () => (await page.evaluate(inspectPage, null)).dialogs,
     async click(target) {
       const inspection = await page.evaluateHandle(inspectPage, target)
-      const button = (await inspection.getProperty('button')).asElement()
-      if (button === null) throw new Error(`[engines] cannot click: ${await (await inspection.getProperty('problem')).jsonValue()}`)
-      await button.click()
+      const element = (await inspection.getProperty('target')).asElement()
+      if (element === null) throw new Error(`[engines] cannot click: ${await (await inspection.getProperty('problem')).jsonValue()}`)
+      await element.click()
       await inspection.dispose()
     },
     close: () => page.close({ runBeforeUnload: false }),

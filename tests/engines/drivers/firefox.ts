@@ -17,10 +17,9 @@ export async function launchFirefox(executable: string): Promise<Engine> {
         async openTab(path = '/') {
           const page = await context.newPage()
           await page.evaluateOnNewDocument(signInBeforeScripts, token)
-          await page.goto(new URL(path, origin).href)
-          // Polled on a timer: animation frames stop in background tabs.
-          await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
-          return firefoxTab(page)
+          const tab = firefoxTab(page, origin)
+          await tab.goto(path)
+          return tab
         },
         close: () => context.close(),
       }
@@ -29,16 +28,25 @@ export async function launchFirefox(executable: string): Promise<Engine> {
   }
 }
 
-function firefoxTab(page: Page): Tab {
+function firefoxTab(page: Page, origin: string): Tab {
   return {
+    async goto(path) {
+      await page.goto(new URL(path, origin).href)
+      // Polled on a timer: animation frames stop in background tabs.
+      await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
+    },
+    async back() {
+      await page.goBack()
+      await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
+    },
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null) as Promise<Result>,
     dialogs: async () => (await page.evaluate(inspectPage, null)).dialogs,
     async click(target) {
       const inspection = await page.evaluateHandle(inspectPage, target)
-      const button = (await inspection.getProperty('button')).asElement() as ElementHandle<Element> | null
-      if (button === null) throw new Error(`[engines] cannot click: ${await (await inspection.getProperty('problem')).jsonValue()}`)
-      await button.click()
+      const element = (await inspection.getProperty('target')).asElement() as ElementHandle<Element> | null
+      if (element === null) throw new Error(`[engines] cannot click: ${await (await inspection.getProperty('problem')).jsonValue()}`)
+      await element.click()
       await inspection.dispose()
     },
     close: () => page.close({ runBeforeUnload: false }),

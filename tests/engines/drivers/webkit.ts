@@ -9,7 +9,7 @@ import { createServer } from 'node:net'
 import { Builder, Capabilities, WebElement } from 'selenium-webdriver'
 import type { WebDriver } from 'selenium-webdriver'
 import { inspectPage, pageReadyTimeout } from '../harness'
-import type { ButtonTarget, Engine, PageFunction, PageInspection, Profile, Tab } from '../harness'
+import type { ClickTarget, Engine, PageFunction, PageInspection, Profile, Tab } from '../harness'
 
 interface WebKitPaths {
   webDriver: string
@@ -95,15 +95,23 @@ async function webKitProfile(session: Session, origin: string, token: string): P
     const evaluate = <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       on(handle, () => driver.executeScript<Result>(`return (${pageFunction.toString()}).apply(null, arguments)`, arg ?? null))
     return {
+      async goto(path) {
+        await on(handle, () => driver.get(new URL(path, origin).href))
+        await until(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, `window.callHub in ${path}`)
+      },
+      async back() {
+        await on(handle, () => driver.navigate().back())
+        await until(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, 'window.callHub after Back')
+      },
       evaluate,
       dialogs: async () => (await evaluate(inspectPage, null)).dialogs,
-      async click(target: ButtonTarget) {
+      async click(target: ClickTarget) {
         await on(handle, async () => {
-          const inspection = await driver.executeScript<Omit<PageInspection, 'button'> & { button: WebElement | null }>(
+          const inspection = await driver.executeScript<Omit<PageInspection, 'target'> & { target: WebElement | null }>(
             `return (${inspectPage.toString()}).apply(null, arguments)`, target,
           )
-          if (!(inspection.button instanceof WebElement)) throw new Error(`[engines] cannot click: ${inspection.problem}`)
-          await inspection.button.click()
+          if (!(inspection.target instanceof WebElement)) throw new Error(`[engines] cannot click: ${inspection.problem}`)
+          await inspection.target.click()
         })
       },
       close: () =>
@@ -122,9 +130,8 @@ async function webKitProfile(session: Session, origin: string, token: string): P
         return current
       }))
       unusedWindow = null
-      await on(handle, () => driver.get(new URL(path, origin).href))
       const tab = webKitTab(handle)
-      await until(() => tab.evaluate(() => window.callHub !== undefined), pageReadyTimeout, `window.callHub in ${path}`)
+      await tab.goto(path)
       return tab
     },
     close: () => session.quit(),
