@@ -11,6 +11,7 @@ import { launchChromium } from './drivers/chromium'
 import { launchFirefox } from './drivers/firefox'
 import { launchWebKit } from './drivers/webkit'
 import type { Engine, Profile, Tab } from './harness'
+import { findEngines } from './installed'
 import type { Installation } from './installed'
 
 export interface EngineOptions {
@@ -40,7 +41,8 @@ async function launch(installation: Installation): Promise<Engine> {
 }
 
 export const test = base.extend<ScenarioFixtures, EngineOptions & EngineFixtures>({
-  installation: [{ engine: 'chromium', found: false, missing: 'a project', install: 'see playwright.engines.config.ts' }, { option: true, scope: 'worker' }],
+  // Set per project by playwright.engines.config.ts; Chromium where nothing sets it.
+  installation: [findEngines()[0]!, { option: true, scope: 'worker' }],
   // One browser per worker: launching Firefox or WebKit takes seconds; a profile per test keeps tests apart.
   engine: [
     async ({ installation }, use) => {

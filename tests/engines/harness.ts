@@ -34,7 +34,7 @@ export interface Tab {
   evaluate<Result, Arg = null>(pageFunction: PageFunction<Arg, Result>, arg?: Arg): Promise<Result>
   /** The visible dialogs (role `dialog`), open shadow roots included, by accessible name with their buttons' names. */
   dialogs(): Promise<DialogSeen[]>
-  /** Clicks, with the driver's own pointer input (a user activation), the one visible element `target` names. */
+  /** Clicks, with the driver's own pointer input (a user activation), the one visible button `target` names. */
   click(target: ClickTarget): Promise<void>
   /** Closes the tab from the browser's side: the page gets no say (no `hub.close()`, no `beforeunload` prompt). */
   close(): Promise<void>
@@ -48,9 +48,7 @@ export interface DialogSeen {
 }
 
 export interface ClickTarget {
-  /** @default 'button' */
-  role?: 'button' | 'heading'
-  /** The element's accessible name, exactly. */
+  /** The button's accessible name, exactly. */
   name: string
   /** Only inside the dialog whose accessible name contains this. */
   dialog?: string
@@ -58,7 +56,7 @@ export interface ClickTarget {
 
 export interface PageInspection {
   dialogs: DialogSeen[]
-  /** The element `target` names, when exactly one visible element matches. */
+  /** The button `target` names, when exactly one visible button matches. */
   target: Element | null
   /** Why `target` is null when one was given. */
   problem: string | null
@@ -66,14 +64,15 @@ export interface PageInspection {
 
 /**
  * Runs in the page, in every engine (so it is self-contained: no imports, no closures): the visible dialogs,
- * and the element a click aims at. Roles and names follow ARIA for what callhub and the demo use: an explicit
- * `role`, or the implicit role of `<dialog>`, `<button>` and `<h1>`…`<h6>`; the name from
- * `aria-labelledby`, else `aria-label`, else (buttons, headings) the text. Open shadow roots are searched. It is computed in the page because
+ * and the button a click aims at. Roles and names follow ARIA for what callhub and the demo use: an explicit
+ * `role`, or the implicit role of `<dialog>` and `<button>`; the name from `aria-labelledby`, else
+ * `aria-label`, else (buttons) the text. Open shadow roots are searched. It is computed in the page because
  * the drivers' own accessibility queries differ: Firefox's BiDi locator does not look into shadow roots
- * (puppeteer's `::-p-aria` finds no callhub dialog), and WebDriver classic has no such query.
+ * (puppeteer's `::-p-aria` finds no callhub dialog), and WebDriver classic computes an element's role but
+ * cannot search by it.
  */
 export function inspectPage(target: ClickTarget | null): PageInspection {
-  const implicitRoles: Record<string, string> = { DIALOG: 'dialog', BUTTON: 'button', H1: 'heading', H2: 'heading', H3: 'heading', H4: 'heading', H5: 'heading', H6: 'heading' }
+  const implicitRoles: Record<string, string> = { DIALOG: 'dialog', BUTTON: 'button' }
   const text = (value: string | null | undefined) => (value ?? '').replace(/\s+/g, ' ').trim()
   const roleOf = (element: Element) => element.getAttribute('role')?.trim().split(/\s+/)[0] ?? implicitRoles[element.tagName] ?? null
   const nameOf = (element: Element): string => {
@@ -84,7 +83,7 @@ export function inspectPage(target: ClickTarget | null): PageInspection {
     }
     const label = text(element.getAttribute('aria-label'))
     if (label !== '') return label
-    return roleOf(element) === 'button' || roleOf(element) === 'heading' ? text(element.textContent) : ''
+    return roleOf(element) === 'button' ? text(element.textContent) : ''
   }
   const visible = (element: Element) =>
     typeof element.checkVisibility === 'function' ? element.checkVisibility() : element.getClientRects().length > 0
@@ -103,12 +102,12 @@ export function inspectPage(target: ClickTarget | null): PageInspection {
   const dialogs = query(document, 'dialog')
   const seen = dialogs.map(({ element, name }) => ({ name, buttons: query(element, 'button').map((button) => button.name) }))
   if (target === null) return { dialogs: seen, target: null, problem: null }
-  const { role = 'button', name, dialog } = target
+  const { name, dialog } = target
   const scopes = dialog === undefined ? [document] : dialogs.filter((found) => found.name.includes(dialog)).map(({ element }) => element)
   if (scopes.length === 0) return { dialogs: seen, target: null, problem: `no visible dialog named "${dialog}"` }
-  const matches = scopes.flatMap((scope) => query(scope, role)).filter((found) => found.name === name)
+  const matches = scopes.flatMap((scope) => query(scope, 'button')).filter((found) => found.name === name)
   if (matches.length === 1) return { dialogs: seen, target: matches[0]!.element, problem: null }
-  return { dialogs: seen, target: null, problem: `${matches.length} visible ${role}s named "${name}"${dialog ? ` in "${dialog}"` : ''}` }
+  return { dialogs: seen, target: null, problem: `${matches.length} visible buttons named "${name}"${dialog ? ` in "${dialog}"` : ''}` }
 }
 
 /**

@@ -54,7 +54,7 @@ function findChromium(): Installation {
   try {
     return { engine: 'chromium', found: true, executable: chromiumPath() }
   } catch {
-    return { engine: 'chromium', found: false, missing: 'Chromium (or set CHROMIUM_PATH)', install: installCommands.chromium }
+    return { engine: 'chromium', found: false, missing: 'no Chromium, and CHROMIUM_PATH is not set', install: installCommands.chromium }
   }
 }
 
@@ -62,7 +62,7 @@ function findFirefox(): Installation {
   const executable = firstExisting([process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox'])
   return executable !== undefined
     ? { engine: 'firefox', found: true, executable }
-    : { engine: 'firefox', found: false, missing: 'Firefox (or set FIREFOX_PATH)', install: installCommands.firefox }
+    : { engine: 'firefox', found: false, missing: 'no firefox-esr or firefox, and FIREFOX_PATH is not set', install: installCommands.firefox }
 }
 
 function findWebKit(): Installation {
@@ -70,10 +70,17 @@ function findWebKit(): Installation {
   const miniBrowser = firstExisting([process.env.WEBKIT_MINIBROWSER_PATH, ...miniBrowserPaths()])
   const xvfb = firstExisting(['/usr/bin/Xvfb'])
   if (webDriver !== undefined && miniBrowser !== undefined && xvfb !== undefined) return { engine: 'webkit', found: true, webDriver, miniBrowser, xvfb }
-  const missing = [webDriver ?? 'WebKitWebDriver', miniBrowser ?? 'MiniBrowser', xvfb ?? 'Xvfb'].filter((part) => !part.startsWith('/'))
-  return { engine: 'webkit', found: false, missing: missing.join(', '), install: installCommands.webkit }
+  const absent = [webDriver ?? 'WebKitWebDriver', miniBrowser ?? 'MiniBrowser', xvfb ?? 'Xvfb'].filter((part) => !part.startsWith('/'))
+  return { engine: 'webkit', found: false, missing: `no ${absent.join(', ')}`, install: installCommands.webkit }
 }
 
 export function findEngines(): Installation[] {
   return [findChromium(), findFirefox(), findWebKit()]
+}
+
+/** One line per engine for the run's log: where it was found, or what is missing and how to install it. */
+export function describeInstallation(installation: Installation): string {
+  if (!installation.found) return `${installation.engine}: MISSING (${installation.missing}); install with: ${installation.install}`
+  if (installation.engine === 'webkit') return `webkit: ${installation.webDriver} driving ${installation.miniBrowser} under ${installation.xvfb}`
+  return `${installation.engine}: ${installation.executable}`
 }

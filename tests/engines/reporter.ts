@@ -1,6 +1,6 @@
 /** After the run: which engines ran (with their results and time) and which are missing, with the command that installs each. */
 import type { FullResult, Reporter, TestCase, TestResult } from '@playwright/test/reporter'
-import { findEngines } from './installed'
+import { describeInstallation, findEngines } from './installed'
 
 interface EngineTally {
   passed: number
@@ -29,8 +29,8 @@ export default class EngineSummary implements Reporter {
     const lines = ['', 'engines:']
     for (const installation of findEngines()) {
       const tally = this.tallies.get(installation.engine)
-      if (!installation.found) lines.push(`  ${installation.engine}: MISSING (${installation.missing}); install with: ${installation.install}`)
-      else if (tally === undefined) lines.push(`  ${installation.engine}: not run (filtered out)`)
+      if (!installation.found) lines.push(`  ${describeInstallation(installation)}`)
+      else if (tally === undefined) lines.push(`  ${installation.engine}: not run`)
       else {
         const known = tally.knownFailures > 0 ? `, ${tally.knownFailures} known failure${tally.knownFailures === 1 ? '' : 's'}` : ''
         const skipped = tally.skipped > 0 ? `, ${tally.skipped} skipped` : ''
