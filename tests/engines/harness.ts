@@ -126,3 +126,27 @@ export function signInBeforeScripts(token: string): void {
 
 /** Every driver waits this long for a new page to expose `window.callHub`. */
 export const pageReadyTimeout = 15_000
+
+type MarkedWindow = Window & { enginesPageLeft?: string }
+
+/** Runs in the page: marks the page being left, so that a wait can tell when another page is shown. */
+export function markPageLeft(mark: string): void {
+  ;(window as MarkedWindow).enginesPageLeft = mark
+}
+
+/**
+ * Runs in the page: another page than the marked one is shown, and it runs callhub. A page restored from
+ * the back/forward cache fires no `load`, so this, not a load event, says that Back is done.
+ */
+export function shownAfter(mark: string): boolean {
+  return (window as MarkedWindow).enginesPageLeft !== mark && window.callHub !== undefined
+}
+
+/** Polls `condition` (a failure counts as false: the page may be between documents) until it holds. */
+export async function waitUntil(condition: () => Promise<boolean>, timeout: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`[engines] timed out after ${timeout} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

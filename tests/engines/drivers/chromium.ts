@@ -1,12 +1,19 @@
-/** Chromium through Playwright, as the rest of the browser tests drive it. */
+/** Chromium through Playwright, as in tests/browser but with the tab lifetime Chrome ships (below). */
+import { randomUUID } from 'node:crypto'
 import { chromium } from '@playwright/test'
 import type { Page } from '@playwright/test'
 import { chromiumArgs } from '../../browser/chromium'
-import { inspectPage, pageReadyTimeout, signInBeforeScripts } from '../harness'
+import { inspectPage, markPageLeft, pageReadyTimeout, shownAfter, signInBeforeScripts, waitUntil } from '../harness'
 import type { Engine, PageFunction, Profile, Tab } from '../harness'
 
 export async function launchChromium(executable: string): Promise<Engine> {
-  const browser = await chromium.launch({ executablePath: executable, args: chromiumArgs })
+  // Playwright turns off the back/forward cache and the throttling of background tabs; Chrome has them on,
+  // and tab lifetime is where callhub lives: drive Chromium as shipped.
+  const shippedBehaviour = [
+    '--disable-back-forward-cache', '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ]
+  const browser = await chromium.launch({ executablePath: executable, args: chromiumArgs, ignoreDefaultArgs: shippedBehaviour })
   return {
     name: 'chromium',
     version: browser.version(),
@@ -33,8 +40,11 @@ function chromiumTab(page: Page): Tab {
       await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
     },
     async back() {
-      await page.goBack()
-      await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
+      const mark = randomUUID()
+      await page.evaluate(markPageLeft, mark)
+      // Only until the history entry commits: a page restored from the back/forward cache fires no load event.
+      await page.goBack({ waitUntil: 'commit' })
+      await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
     },
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null),

@@ -1,7 +1,8 @@
 /** Firefox through puppeteer-core over WebDriver BiDi (there is no geckodriver to speak WebDriver classic). */
+import { randomUUID } from 'node:crypto'
 import puppeteer from 'puppeteer-core'
 import type { ElementHandle, Page } from 'puppeteer-core'
-import { inspectPage, pageReadyTimeout, signInBeforeScripts } from '../harness'
+import { inspectPage, markPageLeft, pageReadyTimeout, shownAfter, signInBeforeScripts, waitUntil } from '../harness'
 import type { Engine, PageFunction, Profile, Tab } from '../harness'
 
 export async function launchFirefox(executable: string): Promise<Engine> {
@@ -36,8 +37,11 @@ function firefoxTab(page: Page, origin: string): Tab {
       await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
     },
     async back() {
-      await page.goBack()
-      await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
+      const mark = randomUUID()
+      await page.evaluate(markPageLeft, mark)
+      // Not page.goBack(): it waits for a load event, which a page restored from the back/forward cache never fires.
+      await page.evaluate(() => history.back())
+      await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
     },
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null) as Promise<Result>,

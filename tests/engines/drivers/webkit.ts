@@ -3,12 +3,13 @@
  * into an Xvfb display of its own. WebDriver classic has one current window per session and no init
  * scripts: every command is queued and first switches to its tab, and sign-in is a first navigation.
  */
+import { randomUUID } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Builder, Capabilities, WebElement } from 'selenium-webdriver'
 import type { WebDriver } from 'selenium-webdriver'
-import { inspectPage, pageReadyTimeout } from '../harness'
+import { inspectPage, markPageLeft, pageReadyTimeout, shownAfter, waitUntil } from '../harness'
 import type { ClickTarget, Engine, PageFunction, PageInspection, Profile, Tab } from '../harness'
 
 interface WebKitPaths {
@@ -19,23 +20,26 @@ interface WebKitPaths {
 
 export async function launchWebKit(paths: WebKitPaths): Promise<Engine> {
   const xvfb = await startXvfb(paths.xvfb)
-  // The version comes from a session's capabilities: open one and keep it for the first profile.
-  let spare: Promise<Session> | null = startSession(paths, xvfb.display)
-  const version = (await (await spare).driver.getCapabilities()).get('browserVersion') as string
-  const profiles = new Set<Profile>()
+  const sessions = new Set<Session>()
+  const open = async () => {
+    const session = await startSession(paths, xvfb.display)
+    sessions.add(session)
+    return session
+  }
+  // The version comes from a session's capabilities: open one now and give it to the first profile.
+  let spare: Session | null = await open()
+  const version = (await spare.driver.getCapabilities()).get('browserVersion') as string
   return {
     name: 'webkit',
     version,
-    async newProfile(signIn) {
-      const session = await (spare ?? startSession(paths, xvfb.display))
+    async newProfile({ origin, token }) {
+      const session = spare ?? (await open())
       spare = null
-      const profile = await webKitProfile(session, signIn.origin, signIn.token)
-      profiles.add(profile)
-      return { openTab: profile.openTab, close: () => profile.close().finally(() => profiles.delete(profile)) }
+      const profile = await webKitProfile(session, origin, token)
+      return { openTab: profile.openTab, close: () => session.quit().finally(() => sessions.delete(session)) }
     },
     async close() {
-      await Promise.all([...profiles].map((profile) => profile.close()))
-      if (spare !== null) await (await spare).quit()
+      await Promise.all([...sessions].map((session) => session.quit()))
       xvfb.process.kill()
     },
   }
@@ -50,8 +54,9 @@ interface Session {
 async function startSession(paths: WebKitPaths, display: string): Promise<Session> {
   const port = await freePort()
   const server = spawn(paths.webDriver, [`--port=${port}`], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' })
+  killOnExit(server)
   const url = `http://127.0.0.1:${port}`
-  await until(async () => (await fetch(`${url}/status`).catch(() => null))?.ok === true, 10_000, 'WebKitWebDriver to listen')
+  await waitUntil(async () => (await fetch(`${url}/status`).catch(() => null))?.ok === true, 10_000, 'WebKitWebDriver to listen')
   const capabilities = new Capabilities({
     browserName: 'MiniBrowser',
     'webkitgtk:browserOptions': { binary: paths.miniBrowser, args: ['--automation'] },
@@ -66,7 +71,7 @@ async function startSession(paths: WebKitPaths, display: string): Promise<Sessio
   }
 }
 
-async function webKitProfile(session: Session, origin: string, token: string): Promise<Profile> {
+async function webKitProfile(session: Session, origin: string, token: string): Promise<Pick<Profile, 'openTab'>> {
   const { driver } = session
   // WebDriver classic has one current window per session: commands take turns, each on its own tab.
   let queue: Promise<unknown> = Promise.resolve()
@@ -97,11 +102,13 @@ async function webKitProfile(session: Session, origin: string, token: string): P
     return {
       async goto(path) {
         await on(handle, () => driver.get(new URL(path, origin).href))
-        await until(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, `window.callHub in ${path}`)
+        await waitUntil(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, `window.callHub in ${path}`)
       },
       async back() {
+        const mark = randomUUID()
+        await evaluate(markPageLeft, mark)
         await on(handle, () => driver.navigate().back())
-        await until(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, 'window.callHub after Back')
+        await waitUntil(() => evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
       },
       evaluate,
       dialogs: async () => (await evaluate(inspectPage, null)).dialogs,
@@ -134,13 +141,13 @@ async function webKitProfile(session: Session, origin: string, token: string): P
       await tab.goto(path)
       return tab
     },
-    close: () => session.quit(),
   }
 }
 
 async function startXvfb(executable: string): Promise<{ display: string; process: ChildProcess }> {
   // -displayfd: Xvfb picks a free display and writes its number, so parallel runs never collide.
   const xvfb = spawn(executable, ['-displayfd', '1', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  killOnExit(xvfb)
   const display = await new Promise<string>((resolve, reject) => {
     xvfb.stdout!.once('data', (chunk: Buffer) => resolve(`:${String(chunk).trim()}`))
     xvfb.once('exit', (code) => reject(new Error(`[engines] Xvfb exited with ${code} before it chose a display`)))
@@ -159,10 +166,9 @@ function freePort(): Promise<number> {
   })
 }
 
-async function until(condition: () => Promise<boolean>, timeout: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`[engines] timed out after ${timeout} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+/** A worker that exits without closing its engine (a timeout, Ctrl-C) must not leave an X server or driver behind. */
+function killOnExit(child: ChildProcess): void {
+  const kill = () => child.kill()
+  process.once('exit', kill)
+  child.once('exit', () => process.removeListener('exit', kill))
 }
