@@ -12,6 +12,12 @@ import { expect, test } from './fixtures'
  */
 const workerOutlivesReload: Record<EngineName, boolean> = { chromium: true, firefox: false, webkit: false }
 
+/**
+ * Measured too: whether Back shows a callhub page from the back/forward cache (rather than loading it
+ * again). Firefox does not cache a page that holds a Web Lock; Chromium (as shipped) and WebKitGTK do.
+ */
+const backForwardCacheKeepsHubPages: Record<EngineName, boolean> = { chromium: true, firefox: false, webkit: true }
+
 const statusOf = (tab: Tab) => tab.evaluate(() => window.callHub.status)
 const dialogNames = async (tab: Tab) => (await tab.dialogs()).map((dialog) => dialog.name)
 
@@ -128,10 +134,13 @@ test('a page brought back with the Back button rings when a call comes', async (
   )
   const [tab] = await openTabs(await signedIn('alice'), 1)
   await expectOpen([tab!])
+  await tab!.evaluate(() => void Object.assign(window, { leftForReels: true }))
   await tab!.goto('/reels.html')
   // Not a tab count: in Chromium the page left behind, kept in the back/forward cache, still counts.
   await expect.poll(async () => (await statusOf(tab!)).type).toBe('open')
   await tab!.back()
+  const restored = await tab!.evaluate(() => 'leftForReels' in window)
+  expect(restored).toBe(backForwardCacheKeepsHubPages[engine.name])
   await api.call(await api.login('bob'), 'Tutor:1')
   await expectRinging([tab!], 'Bob Bekele')
 })
