@@ -5,7 +5,8 @@ import { describeInstallation, findEngines } from './installed'
 interface EngineTally {
   passed: number
   failed: number
-  knownFailures: number
+  /** The titles and reasons of the tests marked as failing in this engine. */
+  knownFailures: string[]
   skipped: number
   milliseconds: number
 }
@@ -15,13 +16,16 @@ export default class EngineSummary implements Reporter {
 
   onTestEnd(test: TestCase, result: TestResult): void {
     const engine = test.parent.project()?.name ?? 'unknown'
-    const tally = this.tallies.get(engine) ?? { passed: 0, failed: 0, knownFailures: 0, skipped: 0, milliseconds: 0 }
+    const tally = this.tallies.get(engine) ?? { passed: 0, failed: 0, knownFailures: [], skipped: 0, milliseconds: 0 }
     this.tallies.set(engine, tally)
     tally.milliseconds += result.duration
     const outcome = test.outcome()
     if (outcome === 'skipped') tally.skipped += 1
     else if (outcome === 'unexpected') tally.failed += 1
-    else if (test.expectedStatus === 'failed') tally.knownFailures += 1
+    else if (test.expectedStatus === 'failed') {
+      const reason = test.annotations.find((annotation) => annotation.type === 'fail')?.description ?? 'no reason given'
+      tally.knownFailures.push(`"${test.title}": ${reason}`)
+    }
     else tally.passed += 1
   }
 
@@ -32,9 +36,11 @@ export default class EngineSummary implements Reporter {
       if (!installation.found) lines.push(`  ${describeInstallation(installation)}`)
       else if (tally === undefined) lines.push(`  ${installation.engine}: not run`)
       else {
-        const known = tally.knownFailures > 0 ? `, ${tally.knownFailures} known failure${tally.knownFailures === 1 ? '' : 's'}` : ''
+        const known = tally.knownFailures.length
+        const knownText = known > 0 ? `, ${known} known failure${known === 1 ? '' : 's'}` : ''
         const skipped = tally.skipped > 0 ? `, ${tally.skipped} skipped` : ''
-        lines.push(`  ${installation.engine}: ran, ${tally.passed} passed, ${tally.failed} failed${known}${skipped} in ${(tally.milliseconds / 1000).toFixed(1)} s`)
+        lines.push(`  ${installation.engine}: ran, ${tally.passed} passed, ${tally.failed} failed${knownText}${skipped} in ${(tally.milliseconds / 1000).toFixed(1)} s`)
+        for (const failure of tally.knownFailures) lines.push(`    known failure ${failure}`)
       }
     }
     console.log(lines.join('\n'))

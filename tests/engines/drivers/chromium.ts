@@ -9,11 +9,11 @@ import type { Engine, PageFunction, Profile, Tab } from '../harness'
 export async function launchChromium(executable: string): Promise<Engine> {
   // Playwright turns off the back/forward cache and the throttling of background tabs; Chrome has them on,
   // and tab lifetime is where callhub lives: drive Chromium as shipped.
-  const shippedBehaviour = [
+  const playwrightOnlyArgs = [
     '--disable-back-forward-cache', '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
     '--disable-backgrounding-occluded-windows',
   ]
-  const browser = await chromium.launch({ executablePath: executable, args: chromiumArgs, ignoreDefaultArgs: shippedBehaviour })
+  const browser = await chromium.launch({ executablePath: executable, args: chromiumArgs, ignoreDefaultArgs: playwrightOnlyArgs })
   return {
     name: 'chromium',
     version: browser.version(),
