@@ -28,6 +28,8 @@ export interface Profile {
 export interface Tab {
   /** Loads `path` (relative to the profile's origin) in this tab and waits until the new page exposes `window.callHub`. */
   goto(path: string): Promise<void>
+  /** The browser's Reload button; waits until the new page exposes `window.callHub`. */
+  reload(): Promise<void>
   /** The browser's Back button; waits until the page shown exposes `window.callHub`. */
   back(): Promise<void>
   /** Runs `pageFunction` in the page (it must be self-contained); its argument and result travel as JSON. */

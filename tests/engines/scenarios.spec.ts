@@ -119,7 +119,7 @@ test(`reloading the only tab keeps its socket (not possible in Firefox and WebKi
   await expectOpen([tab!])
   await api.call(await api.login('bob'), 'Tutor:1')
   await expectRinging([tab!], 'Bob Bekele')
-  await tab!.goto('/')
+  await tab!.reload()
   await expectOpen([tab!])
   await expectRinging([tab!], 'Bob Bekele')
   expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': workerOutlivesReload[engine.name] ? 1 : 2 })

@@ -34,18 +34,21 @@ export async function launchChromium(executable: string): Promise<Engine> {
 }
 
 function chromiumTab(page: Page): Tab {
+  /** Leaves the page shown with `navigate`, and waits until the next page runs callhub. */
+  async function leave(navigate: () => Promise<unknown>): Promise<void> {
+    const mark = randomUUID()
+    await page.evaluate(markPageLeft, mark)
+    await navigate()
+    await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the next page')
+  }
   return {
     async goto(path) {
       await page.goto(path)
       await page.waitForFunction(() => window.callHub !== undefined, undefined, { timeout: pageReadyTimeout })
     },
-    async back() {
-      const mark = randomUUID()
-      await page.evaluate(markPageLeft, mark)
-      // Only until the history entry commits: a page restored from the back/forward cache fires no load event.
-      await page.goBack({ waitUntil: 'commit' })
-      await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
-    },
+    reload: () => leave(() => page.reload({ waitUntil: 'commit' })),
+    // Only until the history entry commits: a page restored from the back/forward cache fires no load event.
+    back: () => leave(() => page.goBack({ waitUntil: 'commit' })),
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null),
     dialogs: async () => (await page.evaluate(inspectPage, null)).dialogs,

@@ -30,19 +30,22 @@ export async function launchFirefox(executable: string): Promise<Engine> {
 }
 
 function firefoxTab(page: Page, origin: string): Tab {
+  /** Leaves the page shown with `navigate`, and waits until the next page runs callhub. */
+  async function leave(navigate: () => Promise<unknown>): Promise<void> {
+    const mark = randomUUID()
+    await page.evaluate(markPageLeft, mark)
+    await navigate()
+    await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the next page')
+  }
   return {
     async goto(path) {
       await page.goto(new URL(path, origin).href)
       // Polled on a timer: animation frames stop in background tabs.
       await page.waitForFunction(() => window.callHub !== undefined, { polling: 100, timeout: pageReadyTimeout })
     },
-    async back() {
-      const mark = randomUUID()
-      await page.evaluate(markPageLeft, mark)
-      // Not page.goBack(): it waits for a load event, which a page restored from the back/forward cache never fires.
-      await page.evaluate(() => history.back())
-      await waitUntil(() => page.evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
-    },
+    reload: () => leave(() => page.reload()),
+    // Not page.goBack(): it waits for a load event, which a page restored from the back/forward cache never fires.
+    back: () => leave(() => page.evaluate(() => history.back())),
     evaluate: <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       page.evaluate(pageFunction as PageFunction<unknown, Result>, arg ?? null) as Promise<Result>,
     dialogs: async () => (await page.evaluate(inspectPage, null)).dialogs,

@@ -99,17 +99,20 @@ async function webKitProfile(session: Session, origin: string, token: string): P
   function webKitTab(handle: string): Tab {
     const evaluate = <Result, Arg>(pageFunction: PageFunction<Arg, Result>, arg?: Arg) =>
       on(handle, () => driver.executeScript<Result>(`return (${pageFunction.toString()}).apply(null, arguments)`, arg ?? null))
+    /** Leaves the page shown with `navigate`, and waits until the next page runs callhub. */
+    const leave = async (navigate: () => Promise<void>) => {
+      const mark = randomUUID()
+      await evaluate(markPageLeft, mark)
+      await on(handle, navigate)
+      await waitUntil(() => evaluate(shownAfter, mark), pageReadyTimeout, 'the next page')
+    }
     return {
       async goto(path) {
         await on(handle, () => driver.get(new URL(path, origin).href))
         await waitUntil(() => evaluate(() => window.callHub !== undefined), pageReadyTimeout, `window.callHub in ${path}`)
       },
-      async back() {
-        const mark = randomUUID()
-        await evaluate(markPageLeft, mark)
-        await on(handle, () => driver.navigate().back())
-        await waitUntil(() => evaluate(shownAfter, mark), pageReadyTimeout, 'the page before, after Back')
-      },
+      reload: () => leave(() => driver.navigate().refresh()),
+      back: () => leave(() => driver.navigate().back()),
       evaluate,
       dialogs: async () => (await evaluate(inspectPage, null)).dialogs,
       async click(target: ClickTarget) {
