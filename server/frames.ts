@@ -107,6 +107,6 @@ export function ackFrame(of: 'auth' | 'call_accepted' | 'call_declined', call_lo
   return JSON.stringify(call_log_id === undefined ? { type: 'ack', of } : { type: 'ack', of, call_log_id })
 }
 
-export function nackFrame(rejected: Omit<RejectedFrame, 'type'>): string {
-  return JSON.stringify({ type: 'nack', ...rejected })
+export function nackFrame({ of, call_log_id, reason }: Omit<RejectedFrame, 'type'>): string {
+  return JSON.stringify(call_log_id === undefined ? { type: 'nack', of, reason } : { type: 'nack', of, call_log_id, reason })
 }

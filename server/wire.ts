@@ -44,7 +44,7 @@ export interface Wire {
   dropAll(): Promise<number>
   /** Stops sending and reading for `ms`, without closing: what sockets send waits, unread, and is read in order after. */
   stall(ms: number): number
-  stats(): { connections: Record<string, number>; attempts: Record<string, number>; authenticated: Record<string, number> }
+  stats(): { connections: Record<string, number>; sockets: number; attempts: Record<string, number>; authenticated: Record<string, number> }
   close(): void
 }
 
@@ -325,7 +325,8 @@ export function createWire(options: WireOptions): Wire {
         const open = [...sockets].filter((peer) => peer.ws.readyState === WebSocket.OPEN).length
         if (open > 0) connections[key] = open
       }
-      return { connections, attempts: attempts.toJSON(), authenticated: authenticated.toJSON() }
+      // `sockets`: every socket held, accepted or not, closing included (what a load test watches).
+      return { connections, sockets: peers.size, attempts: attempts.toJSON(), authenticated: authenticated.toJSON() }
     },
     close() {
       clearInterval(heartbeat)
