@@ -142,14 +142,6 @@ function avatarSvg(user: DemoUser): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96"><rect width="96" height="96" fill="hsl(${hue} 55% 45%)"/><text x="48" y="60" font-family="sans-serif" font-size="36" fill="#fff" text-anchor="middle">${initials}</text></svg>`
 }
 
-/** An absolute-form request line (`GET http://x/api/me HTTP/1.1`, RFC 9112 §3.2.2) names the same resource as its path. */
-function originForm(url: string): string {
-  if (!/^https?:\/\//i.test(url)) return url
-  const parsed = URL.canParse(url) ? new URL(url) : null
-  // Not a URL after all: a path no route has, so it answers 404.
-  return parsed === null ? '/\u0000' : parsed.pathname + parsed.search
-}
-
 export async function startServer(options: ServerOptions = {}): Promise<ReferenceServer> {
   const {
     port = 8000, host = '127.0.0.1', staticDir = null, corsOrigins = [], backend = 'callhub',
@@ -296,7 +288,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     forceCloseConnections: true,
     // Bodies are checked as sent: a number where a string belongs is a 400, not silently converted.
     ajv: { customOptions: { coerceTypes: false, allowUnionTypes: true } },
-    rewriteUrl: (request) => originForm(request.url ?? '/'),
     frameworkErrors(error, request, reply) {
       // An upgrade request refused before routing has no hook that would close its socket afterwards.
       if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy())

@@ -2,6 +2,7 @@
  * What the reference server's unit tests drive it with: its HTTP API over fetch, and real sockets (the `ws`
  * client) that record every frame. Waits poll; nothing sleeps a fixed time.
  */
+import { connect } from 'node:net'
 import { onTestFinished, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import type { ClientOptions } from 'ws'
@@ -122,3 +123,25 @@ export async function serverForTest(options: ServerOptions = {}) {
     },
   }
 }
+
+/**
+ * Writes `request` as is on a new TCP connection and answers all the server wrote back until it closed the
+ * connection (or `timeout` ms passed: then with what came). For request lines and headers fetch cannot send.
+ */
+export function rawHttp(port: number, request: string | Buffer, timeout = 5_000): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = ''
+    const socket = connect(port, '127.0.0.1', () => socket.write(request))
+    const timer = setTimeout(() => socket.destroy(), timeout)
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')))
+    // The server may answer and close before the whole request is written (a 413): that is an answer too.
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(answer)
+    })
+  })
+}
+
+/** The status code of the first response in `answer`, or 0 when there is none. */
+export const statusOf = (answer: string): number => Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1] ?? 0)
