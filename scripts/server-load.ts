@@ -9,6 +9,7 @@
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { request as httpRequest } from 'node:http'
+import { readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
 import { resolve } from 'node:path'
@@ -40,7 +41,15 @@ async function runChild(): Promise<void> {
 }
 
 // ─── the parent: attackers and the report ───────────────────────────────────────────────────────────────────
-interface Target { url: string; port: number; memory(gc?: boolean): Promise<Memory>; stop(): void }
+interface Target {
+  url: string
+  port: number
+  /** Asks the server (after a GC when `gc`): answered between its tasks. */
+  memory(gc?: boolean): Promise<Memory>
+  /** Read from outside the server (Linux /proc), so a peak shows even while the server is busy; null elsewhere. */
+  rssNow(): Promise<number | null>
+  stop(): void
+}
 
 async function startTarget(modulePath: string | null): Promise<Target> {
   const env = { ...process.env, SERVER_LOAD_CHILD: '1', ...(modulePath ? { SERVER_LOAD_MODULE: pathToFileURL(resolve(modulePath)).href } : {}) }
@@ -67,6 +76,11 @@ async function startTarget(modulePath: string | null): Promise<Target> {
       })
       child.send({ type: 'memory', gc, id } satisfies ToChild)
     }),
+    rssNow: async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => null)
+      const kib = status === null ? null : /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
+      return kib == null ? null : Number(kib) * 1024
+    },
     stop: () => child.disconnect(),
   }
 }
@@ -103,8 +117,8 @@ async function measure(target: Target, name: string, attack: () => Promise<strin
   let sampling = true
   const sampler = (async () => {
     while (sampling) {
-      peak = Math.max(peak, (await target.memory().catch(() => before)).rss)
-      await pause(200)
+      peak = Math.max(peak, (await target.rssNow()) ?? (await target.memory().catch(() => before)).rss)
+      await pause(100)
     }
   })()
   const started = Date.now()
@@ -204,10 +218,10 @@ async function thousandsOfCalls(target: Target): Promise<string> {
 }
 
 async function connectionFlood(target: Target): Promise<string> {
-  // Plain TCP connections that send nothing, then socket upgrades that never authenticate.
+  // Plain TCP connections that send nothing (more than the cap), then socket upgrades that never authenticate.
   const held: Socket[] = []
   let refused = 0
-  await Promise.all(Array.from({ length: 3_000 }, () => new Promise<void>((resolveConnect) => {
+  await Promise.all(Array.from({ length: 5_000 }, () => new Promise<void>((resolveConnect) => {
     const socket = connect(target.port, '127.0.0.1', () => resolveConnect())
     socket.on('error', () => resolveConnect())
     socket.on('close', () => {
@@ -229,7 +243,7 @@ async function connectionFlood(target: Target): Promise<string> {
   const opened = upgrades.filter((ws) => ws !== null).length
   const serverSockets = (await stats(target.url)).sockets
   for (const ws of upgrades) ws?.terminate()
-  return `3,000 idle TCP connections: ${heldOpen} held, ${closedByServer} closed by the server; 800 upgrades without auth: ${opened} opened (server holds ${serverSockets ?? '?'} sockets)`
+  return `5,000 idle TCP connections: ${heldOpen} held, ${closedByServer} closed by the server; 800 upgrades without auth: ${opened} opened (server holds ${serverSockets ?? '?'} sockets)`
 }
 
 async function logoutWithLiveSocket(target: Target): Promise<string> {

@@ -73,13 +73,13 @@ export interface ServerOptions {
   chatRate?: number
   /** Call frames (answer, ICE candidates, hang-up) one socket may send per second. @default 200 */
   signalRate?: number
-  /** TCP connections at once, HTTP and WebSocket together; more are closed as they arrive. @default 1000 */
+  /** TCP connections at once, HTTP and WebSocket together; more are closed as they arrive. @default 4096 */
   maxConnections?: number
   /** Largest request body in bytes (`/api/dev/send`: 8 MiB, room for a 1 MiB frame however JSON escapes it). @default 1048576 */
   bodyLimit?: number
-  /** Request bodies being read at once may hold this many bytes together; past it 503 with retry-after. @default 33554432 */
+  /** Request bodies being read at once may hold this many bytes together; past it 503 with retry-after. @default 16777216 (two of the largest) */
   maxBodyBytesInFlight?: number
-  /** A request must arrive whole within this, in ms. @default 30000 */
+  /** A request must arrive whole within this, and a connection that sends nothing for this long is closed, in ms. @default 30000 */
   requestTimeout?: number
   /** Tokens one user may hold; logging in past it revokes that user's oldest. @default 1000 */
   maxTokensPerUser?: number
@@ -149,7 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     ringTimeout = 45_000, authTimeout = 10_000, callRateMax = 20, callRateWindow = 5_000, maxRingingPerCaller = 200,
     maxCalls = 10_000, forgetAfter = 600_000, maxCallDuration = 4 * 3_600_000, maxFrameBytes = 64 * 1024,
     maxBufferedBytes = 2 * 1024 * 1024, slowReaderRetryAfter = 5_000, closeGrace = 2_000, heartbeatInterval = 30_000,
-    chatRate = 50, signalRate = 200, maxConnections = 1_000, bodyLimit = 1024 * 1024, maxBodyBytesInFlight = 32 * 1024 * 1024,
+    chatRate = 50, signalRate = 200, maxConnections = 4_096, bodyLimit = 1024 * 1024, maxBodyBytesInFlight = 16 * 1024 * 1024,
     requestTimeout = 30_000, maxTokensPerUser = 1_000, maxTotalsKeys = 1_000, log = (line: string) => console.log(line),
   } = options
 
@@ -285,6 +285,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     logger: false,
     bodyLimit,
     requestTimeout,
+    // Node times out requests once they start; a connection that never sends a byte needs this.
+    connectionTimeout: requestTimeout,
     forceCloseConnections: true,
     // Bodies are checked as sent: a number where a string belongs is a 400, not silently converted.
     ajv: { customOptions: { coerceTypes: false, allowUnionTypes: true } },

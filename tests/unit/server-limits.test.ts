@@ -99,6 +99,18 @@ describe('requests and connections', () => {
     await expect.poll(async () => statusOf(await rawHttp(server.port, 'GET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))).toBe(200)
   })
 
+  it('closes a connection that sends nothing, but not a quiet socket', async () => {
+    const { server, signedIn } = await serverForTest({ requestTimeout: 200 })
+    const quiet = await signedIn('alice', 'Tutor:1')
+    const idle = connect(server.port, '127.0.0.1')
+    onTestFinished(() => void idle.destroy())
+    idle.on('error', () => {})
+    await new Promise((resolve) => idle.once('close', resolve))
+    // Three idle timeouts later the socket still lives: the timeout is for HTTP connections only.
+    await pace(600)
+    expect(quiet.ws.readyState).toBe(quiet.ws.OPEN)
+  })
+
   it('answers hostile requests with 4xx, never 500', async () => {
     const { server, api } = await serverForTest()
     const token = await api.login('bob')
