@@ -47,9 +47,12 @@ export interface ServerOptions {
   ringTimeout?: number
   /** How long a new socket may take to send its `auth` frame, in ms. @default 10000 */
   authTimeout?: number
-  /** Calls one user may place per `callRateWindow`; past it `POST /api/calls` answers 429 with retry-after. @default 20 */
+  /** Calls one user may place per `callRateWindow`; past it `POST /api/calls` answers 429 with retry-after. @default 60 */
   callRateMax?: number
-  /** @default 5000 (ms): 20 per 5 s lets a call every 300 ms through and refuses most of a burst */
+  /**
+   * In ms. 60 per 10 s lets a call every 300 ms through forever, and a test's burst of 40, but refuses most of
+   * 300 placed in 2 s (a fixed window: at most 2 × 60 pass across a window's edge). @default 10000
+   */
   callRateWindow?: number
   /** Calls of one user ringing at once; past it 429. @default 200 (a call every 300 ms rings 45 s: 150) */
   maxRingingPerCaller?: number
@@ -146,7 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   const {
     port = 8000, host = '127.0.0.1', staticDir = null, corsOrigins = [], backend = 'callhub',
     socketAuth = backend === 'callhub', pong = backend === 'callhub', acks = backend === 'callhub', resendRinging = backend === 'callhub',
-    ringTimeout = 45_000, authTimeout = 10_000, callRateMax = 20, callRateWindow = 5_000, maxRingingPerCaller = 200,
+    ringTimeout = 45_000, authTimeout = 10_000, callRateMax = 60, callRateWindow = 10_000, maxRingingPerCaller = 200,
     maxCalls = 10_000, forgetAfter = 600_000, maxCallDuration = 4 * 3_600_000, maxFrameBytes = 64 * 1024,
     maxBufferedBytes = 2 * 1024 * 1024, slowReaderRetryAfter = 5_000, closeGrace = 2_000, heartbeatInterval = 30_000,
     chatRate = 50, signalRate = 200, maxConnections = 4_096, bodyLimit = 1024 * 1024, maxBodyBytesInFlight = 16 * 1024 * 1024,

@@ -303,6 +303,20 @@ describe('platform backend', () => {
   })
 })
 
+describe('dev stall', () => {
+  it('sends and reads nothing while stalled, then reads what waited, in order', async () => {
+    const { api, signedIn } = await serverForTest()
+    const alice = await signedIn('alice', 'Tutor:1')
+    const answer = await api.post('/api/dev/stall', { ms: 300 })
+    const { stalled_until } = (await answer.json()) as { stalled_until: string }
+    for (const text of ['one', 'two', 'three']) alice.send({ type: 'chat_message', to_profile_id: 1, to_profile_type: 'Tutor', text })
+    expect(await (await api.post('/api/dev/send', { profile_id: 1, profile_type: 'Tutor', frame: '{"type":"x"}' })).json()).toEqual({ sent: 0 })
+    await alice.next((frame) => frame.text === 'three')
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(stalled_until))
+    expect(alice.frames.filter((frame) => frame.type === 'chat_message').map((frame) => frame.text)).toEqual(['one', 'two', 'three'])
+  })
+})
+
 describe('logout', () => {
   it('closes the live sockets of the revoked token with 4401, and only those', async () => {
     const { api, signedIn } = await serverForTest()
