@@ -297,7 +297,7 @@ export function createWire(options: WireOptions): Wire {
       peer.alive = false
       if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping()
     }
-  }, heartbeatInterval)
+  }, heartbeatInterval).unref()
 
   return {
     attempted: (key) => attempts.bump(key),
