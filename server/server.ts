@@ -342,7 +342,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   })
 
   await app.register(rateLimit, { global: false })
-  if (corsOrigins.length > 0) await app.register(cors, { origin: corsOrigins, methods: ['GET', 'HEAD', 'POST'] })
+  if (corsOrigins.length > 0) {
+    // retry-after exposed: a page on another origin must be able to read how long to wait after a 429 or 503.
+    await app.register(cors, { origin: corsOrigins, methods: ['GET', 'HEAD', 'POST'], exposedHeaders: ['retry-after'] })
+  }
   if (staticDir !== null) await app.register(fastifyStatic, { root: staticDir, serve: false, cacheControl: false })
 
   app.get<{ Params: { profileId: string; profileType: string } }>(SOCKET_ROUTE, {

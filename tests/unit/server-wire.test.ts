@@ -339,6 +339,8 @@ describe('cross-origin pages', () => {
     })
     expect((await preflight('http://app.test')).headers.get('access-control-allow-origin')).toBe('http://app.test')
     expect((await preflight('http://evil.test')).headers.get('access-control-allow-origin')).toBe(null)
+    const me = await fetch(`${server.url}/api/me`, { headers: { origin: 'http://app.test' } })
+    expect(me.headers.get('access-control-expose-headers')).toBe('retry-after')
     const token = await api.login('alice')
     const allowed = await open('Tutor:1', token, { origin: 'http://app.test' })
     await allowed.next(typeIs('ack'))
