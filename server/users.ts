@@ -50,3 +50,23 @@ export function ownerOf(type: string, id: string | number): DemoUser | null {
   if (role === null) return null
   return demoUsers.find((user) => String(user.profiles[role]) === String(id)) ?? null
 }
+
+/** One end of a call, or the profile a socket speaks for. */
+export interface Profile {
+  role: Role
+  id: number
+  /** `Tutor` */
+  type: string
+  /** `Tutor:1` */
+  key: string
+  owner: DemoUser
+}
+
+/** The demo profile `type` (any case) `id` (number or digits), or null when no demo user has it. */
+export function profileOf(type: string, id: string | number): Profile | null {
+  const role = roleOf(type)
+  const owner = role === null ? null : ownerOf(role, id)
+  const profileId = role === null ? undefined : owner?.profiles[role]
+  if (role === null || owner === null || profileId === undefined) return null
+  return { role, id: profileId, type: profileType(role), key: `${profileType(role)}:${profileId}`, owner }
+}
