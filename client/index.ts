@@ -26,6 +26,8 @@ import { emptyMirror, leaveProfile, reduceAll } from '../core/mirror'
 import type { Mirror, MirrorEvent } from '../core/mirror'
 import { sharedWorkerConnector } from './shared-worker'
 import { HubSocket } from './socket'
+import { createSession } from './session'
+import type { CallSession, SessionHandle } from './session'
 import { describeWorker, startSharedWorker } from './worker'
 import type { WorkerSource } from './worker'
 
@@ -40,6 +42,7 @@ export type { Sound } from '../ui/attention'
 export type { IdentityOptions, Me } from './identity'
 export type { WorkerSource } from './worker'
 export { HubSocket } from './socket'
+export type { CallEnd, CallSession } from './session'
 export type { Profile } from '../protocol/port'
 
 export interface CallHubOptions extends IdentityOptions, HubSettings {
@@ -74,6 +77,8 @@ export interface CallHubOptions extends IdentityOptions, HubSettings {
 
 export interface CallHubEvents {
   status: Status
+  /** A call in progress started in this tab: answered here (the dialog's Accept, or `accept`), or placed here (`session`). */
+  session: CallSession
   invitation: Invitation
   settled: import('../protocol/port').Settled
   /** A call rang out unanswered (also delivered as `settled` with reason `expired`). */
@@ -101,10 +106,12 @@ export interface CallHub {
   on<E extends keyof CallHubEvents>(event: E, listener: (value: CallHubEvents[E]) => void): () => void
   /**
    * Answers a ringing call; every other tab closes its dialog. Resolves once the backend confirmed the answer
-   * (where it confirms), with the invitation and its offer; rejects with `CallNotRingingError` if the call
-   * ended meanwhile or another tab or device answered first.
+   * (where it confirms), with the invitation (its offer) and the call's session in this tab; rejects with
+   * `CallNotRingingError` if the call ended meanwhile or another tab or device answered first.
    */
-  accept(callLogId: CallLogId): Promise<Invitation>
+  accept(callLogId: CallLogId): Promise<AcceptedCall>
+  /** Holds a call this page placed (its id from the backend): its frames (the answer, candidates) come here. */
+  session(callLogId: CallLogId): Promise<CallSession>
   decline(callLogId: CallLogId): Promise<void>
   /** Writes one frame (an object with a string `type`, or its JSON text) on the profile's socket. */
   send(frame: object | string): Promise<void>
@@ -132,6 +139,11 @@ type Identity =
 
 type Listener<T> = (value: T) => void
 
+export interface AcceptedCall {
+  invitation: Invitation
+  session: CallSession
+}
+
 /** The status fields of a tab with no profile. */
 const none = { profileKey: null, tabs: 0, lastClose: null }
 
@@ -148,8 +160,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend }
   const tabId = newId()
   const listeners: { [E in keyof CallHubEvents]: Set<Listener<CallHubEvents[E]>> } = {
-    status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(), message: new Set(),
+    status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(), message: new Set(), session: new Set(),
   }
+  /** Calls in progress in this tab, by call key. */
+  const sessions = new Map<string, SessionHandle>()
   const callListeners = new Set<Listener<Invitation[]>>()
   let mirror: Mirror = emptyMirror
   let identity: Identity = { type: 'resolving' }
@@ -197,6 +211,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
         settings,
         interests,
         calls: [...mirror.calls.values()],
+        sessions: [...sessions.values()].map((handle) => handle.session.callLogId),
       }),
       onEvents: (events) => apply(events),
       onState: (state) => linkChanged(state),
@@ -281,7 +296,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
         emit('settled', event.settled)
         if (event.settled.reason === 'expired') emit('missed', event.settled.invitation)
       } else if (event.type === 'message') emit('message', event.text)
-      else console.info(`[callhub host] ${event.line}`)
+      else if (event.type === 'call-frame') sessions.get(String(event.callLogId))?.receive(event.text)
+      else if (event.type === 'call-ended') {
+        sessions.get(String(event.callLogId))?.end(event.reason)
+        sessions.delete(String(event.callLogId))
+      } else console.info(`[callhub host] ${event.line}`)
     }
   }
 
@@ -376,9 +395,24 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     }
   }
 
-  async function accept(callLogId: CallLogId): Promise<Invitation> {
+  async function accept(callLogId: CallLogId): Promise<AcceptedCall> {
     requireProfile(`accept call ${String(callLogId)}`)
-    return link.call('accept', (calls) => calls.accept(callLogId), BACKEND_WAIT)
+    const invitation = await link.call('accept', (calls) => calls.accept(callLogId), BACKEND_WAIT)
+    return { invitation, session: openSession(callLogId, invitation) }
+  }
+
+  /** The tab's object for a call in progress here, created once. */
+  function openSession(callLogId: CallLogId, invitation: Invitation | null): CallSession {
+    const key = String(callLogId)
+    const existing = sessions.get(key)
+    if (existing !== undefined) return existing.session
+    const handle = createSession(callLogId, invitation, {
+      send: (id, text) => link.call('sessionSend', (calls) => calls.sessionSend(id, text), BACKEND_WAIT),
+      hangup: (id, reason) => link.call('hangup', (calls) => calls.hangup(id, reason), BACKEND_WAIT),
+    })
+    sessions.set(key, handle)
+    emit('session', handle.session)
+    return handle.session
   }
 
   async function decline(callLogId: CallLogId): Promise<void> {
@@ -504,6 +538,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     accept,
     decline,
     send,
+    async session(callLogId) {
+      requireProfile(`hold call ${String(callLogId)}`)
+      await link.call('track', (calls) => calls.track(callLogId))
+      return openSession(callLogId, null)
+    },
     async configure(next) {
       requireProfile('configure the connection')
       await link.call('configure', (calls) => calls.configure(next))
@@ -535,6 +574,8 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       if (identityRetry !== null) clearTimeout(identityRetry)
       link.close()
       tabLock.release()
+      for (const handle of sessions.values()) handle.end('closed')
+      sessions.clear()
       attention?.dispose()
       dialogs?.dispose()
       mirror = { ...emptyMirror, status: { ...mirror.status, ...none } }

@@ -479,6 +479,9 @@ export function createHost(deps: HostDeps): Host {
       case 'accept': return hub.accept(tabId, first as CallLogId)
       case 'decline': return hub.decline(tabId, first as CallLogId)
       case 'send': return hub.send(tabId, first as string)
+      case 'track': return hub.track(tabId, first as CallLogId)
+      case 'sessionSend': return hub.sessionSend(tabId, first as CallLogId, args[1] as string)
+      case 'hangup': return hub.hangup(tabId, first as CallLogId, args[1] as string)
       case 'configure': return hub.configure(tabId, first as Parameters<Hub['configure']>[1])
       case 'dismissMissed': return hub.dismissMissed(tabId, first as CallLogId)
       case 'setInterests': return hub.setInterests(tabId, first as Parameters<Hub['setInterests']>[1])
@@ -674,6 +677,12 @@ export function createHost(deps: HostDeps): Host {
       accept: (callLogId) => routed('accept', [callLogId], OUTBOX_WAIT),
       decline: (callLogId) => routed('decline', [callLogId], OUTBOX_WAIT),
       send: (frame) => routed('send', [frame], OUTBOX_WAIT),
+      track: (callLogId) => {
+        if (current !== null) current.request = { ...current.request, sessions: [...current.request.sessions, callLogId] }
+        return routed('track', [callLogId])
+      },
+      sessionSend: (callLogId, frame) => routed('sessionSend', [callLogId, frame], OUTBOX_WAIT),
+      hangup: (callLogId, reason) => routed('hangup', [callLogId, reason], OUTBOX_WAIT),
       configure: (settings) => routed('configure', [settings]),
       dismissMissed: (callLogId) => routed('dismissMissed', [callLogId]),
       setInterests: (interests) => {

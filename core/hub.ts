@@ -11,7 +11,7 @@ import type {
   AttachRequest, Ended, HubEvent, HubSettings, HubStatus, Interests, Presence, Profile, SettleReason, TabIdentity,
 } from '../protocol/port'
 import { MAX_FRAME_BYTES, callKey, parseServerFrame, profileKey, utf8Length } from '../protocol/wire'
-import type { CallLogId, Invitation, ServerFrame } from '../protocol/wire'
+import type { CallLogId, HubFrame, Invitation, ServerFrame } from '../protocol/wire'
 import { createConnection } from './connection'
 import type { Clock, Connection, SocketLike, SocketState, Timer } from './connection'
 import { resolveSettings } from './settings'
@@ -78,6 +78,14 @@ interface Session {
   /** The one tab that plays the ringtone while calls ring (null when none rings). */
   ringer: Tab | null
   anyVisible: boolean
+  /** Calls in progress, each held by the tab that answered (or placed) it: their frames go there only. */
+  inCalls: Map<string, InProgress>
+}
+
+interface InProgress {
+  callLogId: CallLogId
+  conversationId: CallLogId | null
+  tabId: string
 }
 
 interface Tab {
@@ -90,8 +98,14 @@ interface Tab {
   seenOrder: number
 }
 
-/** Why a tab leaves its profile's session. */
-type Leave = 'gone' | 'identity' | 'signed-out'
+/** Why a tab leaves its profile's session (`again`: the same tab attaching anew keeps its calls in progress). */
+type Leave = 'gone' | 'identity' | 'signed-out' | 'again'
+
+/** The reason sent with `call_ended` when a tab leaves with a call in progress. */
+const leaveReasons: Record<Exclude<Leave, 'again'>, string> = { gone: 'tab_closed', identity: 'profile_changed', 'signed-out': 'signed_out' }
+
+/** Frames that end the call in progress they name, after it hears them. */
+const endingFrames = new Set(['call_ended', 'call_cancelled', 'call_declined', 'call_taken'])
 
 export interface Hub {
   /** Registers a tab; its first event is a `snapshot`. */
@@ -107,6 +121,12 @@ export interface Hub {
   decline(tabId: string, callLogId: CallLogId): Promise<void>
   /** Writes one frame on the tab's profile socket through its outbox. */
   send(tabId: string, text: string): Promise<void>
+  /** The tab placed this call: its frames go to the tab from now on. */
+  track(tabId: string, callLogId: CallLogId): void
+  /** Writes a frame of the tab's call in progress, with the call's id set. */
+  sessionSend(tabId: string, callLogId: CallLogId, text: string): Promise<void>
+  /** Ends the tab's call in progress: `call_ended` with the reason goes to the backend. */
+  hangup(tabId: string, callLogId: CallLogId, reason: string): Promise<void>
   /** Changes the settings of the tab's profile session, for all its tabs. */
   configure(tabId: string, settings: HubSettings): void
   dismissMissed(tabId: string, callLogId: CallLogId): void
@@ -147,7 +167,11 @@ export function createHub(deps: HubDeps): Hub {
     if (identity.type === 'no-profile') return { type: 'no-profile', role: identity.role, ...none }
     if (session === null) return { type: 'closed', reason: 'signed out', ...none, profileKey: profileKey(identity.profile) }
     const { connection } = session
-    return { ...connection.state, profileKey: session.key, tabs: session.tabs.size, lastClose: connection.lastClose }
+    const status: HubStatus = { ...connection.state, profileKey: session.key, tabs: session.tabs.size, lastClose: connection.lastClose }
+    if (session.inCalls.size > 0) {
+      status.inCall = [...session.inCalls.values()].map((call) => ({ callLogId: call.callLogId, here: call.tabId === tab.handle.id }))
+    }
+    return status
   }
 
   function invitations(session: Session): Invitation[] {
@@ -177,7 +201,10 @@ export function createHub(deps: HubDeps): Hub {
   function electRinger(session: Session, also: Tab | null = null): void {
     const rank = (tab: Tab) => (tab.presence.visible ? (tab.presence.focused ? 2 : 1) : 0)
     let ringer: Tab | null = null
-    if (session.calls.size > 0) {
+    // Call waiting: a call that arrived during another shows, but nothing rings for it.
+    let ringable = false
+    for (const call of session.calls.values()) ringable ||= call.invitation.waiting !== true
+    if (ringable) {
       for (const tab of session.tabs) {
         if (ringer === null || rank(tab) > rank(ringer) || (rank(tab) === rank(ringer) && tab.seenOrder > ringer.seenOrder)) ringer = tab
       }
@@ -206,7 +233,8 @@ export function createHub(deps: HubDeps): Hub {
     for (const problem of problems) log(`${key}: ${problem}`)
     const session: Session = {
       key, profile, url, token, settings, tabs: new Set(), calls: new Map(), ended: new Map(), missed: [],
-      reconciled: false, linger: null, ringer: null, anyVisible: false, connection: undefined as unknown as Connection,
+      reconciled: false, linger: null, ringer: null, anyVisible: false, inCalls: new Map(),
+      connection: undefined as unknown as Connection,
     }
     sessions.set(key, session)
     log(`${key}: opening its connection`)
@@ -282,6 +310,7 @@ export function createHub(deps: HubDeps): Hub {
   function closeSession(session: Session, why: string, reason: SettleReason | null): void {
     if (session.linger !== null) clock.clearTimeout(session.linger)
     if (reason !== null) for (const key of [...session.calls.keys()]) settle(session, key, reason, null)
+    if (reason === 'signed-out') for (const key of [...session.inCalls.keys()]) hangUp(session, key, leaveReasons['signed-out'])
     failAnswers(session, () => new CallNotRingingError(`[callhub] the profile's session closed (${why})`))
     for (const call of session.calls.values()) clock.clearTimeout(call.expiry)
     session.calls.clear()
@@ -302,6 +331,9 @@ export function createHub(deps: HubDeps): Hub {
   }
 
   function receive(session: Session, frame: ServerFrame): void {
+    if ((frame.type === 'end' || frame.type === 'message') && frame.callLogId !== null && session.inCalls.has(callKey(frame.callLogId))) {
+      return callFrame(session, callKey(frame.callLogId), frame)
+    }
     if (frame.type === 'invitation') ring(session, frame.invitation, true)
     else if (frame.type === 'end') {
       const key = callKey(frame.callLogId)
@@ -312,6 +344,41 @@ export function createHub(deps: HubDeps): Hub {
     } else if (frame.type === 'message' || frame.type === 'ack' || frame.type === 'nack') {
       deliverMessage(session, frame.type === 'message' ? frame.text : JSON.stringify(frame))
     }
+  }
+
+  /** A frame of a call in progress goes to the tab that holds it, and only there; an ending frame ends it. */
+  function callFrame(session: Session, key: string, frame: Extract<ServerFrame, { type: 'end' | 'message' }>): void {
+    const call = session.inCalls.get(key)!
+    const tab = tabs.get(call.tabId)
+    tab?.handle.push({ type: 'call-frame', callLogId: call.callLogId, text: frame.text })
+    const frameType = frame.type === 'end' ? null : frame.frameType
+    if (frame.type === 'end' || endingFrames.has(frameType ?? '')) {
+      const detail = frame.type === 'end' ? frame.detail ?? frame.reason : reasonOf(frame.text) ?? frameType!
+      endInCall(session, key, detail)
+    }
+  }
+
+  function startInCall(session: Session, tabId: string, callLogId: CallLogId, conversationId: CallLogId | null): void {
+    session.inCalls.set(callKey(callLogId), { callLogId, conversationId, tabId })
+    broadcastStatus(session)
+  }
+
+  function endInCall(session: Session, key: string, reason: string): void {
+    const call = session.inCalls.get(key)
+    if (call === undefined) return
+    session.inCalls.delete(key)
+    tabs.get(call.tabId)?.handle.push({ type: 'call-ended', callLogId: call.callLogId, reason })
+    broadcastStatus(session)
+    electRinger(session)
+  }
+
+  /** Ends a call in progress from this side: the backend (and through it the other party) hears why. */
+  function hangUp(session: Session, key: string, reason: string): Promise<void> {
+    const call = session.inCalls.get(key)
+    if (call === undefined) return Promise.resolve()
+    endInCall(session, key, reason)
+    const frame: HubFrame = { type: 'call_ended', call_log_id: call.callLogId, reason }
+    return session.connection.send(JSON.stringify(frame))
   }
 
   /** Message frames go, in order, only to the tabs that listen for them. */
@@ -331,7 +398,9 @@ export function createHub(deps: HubDeps): Hub {
     clock.clearTimeout(answering.timer)
     if (frame.type === 'ack') {
       const invitation = settle(session, key, answering.kind, answering.tabId)
-      if (invitation !== null) answering.resolve(invitation)
+      if (invitation === null) return
+      if (answering.kind === 'accepted') startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId)
+      answering.resolve(invitation)
       return
     }
     answering.reject(new CallNotRingingError(`[callhub] the backend refused to mark call ${key} ${answering.kind}: ${frame.reason}`))
@@ -354,7 +423,17 @@ export function createHub(deps: HubDeps): Hub {
       remember(session, key, invitation.callLogId, 'expired')
       return
     }
-    const ringing = { ...invitation, expiresAt }
+    const busy = fromBackend && session.inCalls.size > 0
+    const { whenBusy } = session.settings
+    if (busy && whenBusy === 'decline') {
+      const frame: HubFrame = { type: 'call_declined', call_log_id: invitation.callLogId, conversation_id: invitation.conversationId, reason: 'busy' }
+      if (session.connection.sendNow(frame)) {
+        log(`${session.key}: call ${key} declined: busy with another call`)
+        remember(session, key, invitation.callLogId, 'declined')
+        return
+      }
+    }
+    const ringing = { ...invitation, expiresAt, ...(busy && whenBusy !== 'ring' ? { waiting: true } : {}) }
     const expiry = clock.setTimeout(() => expire(session, key), Math.min(expiresAt - now, MAX_TIMER))
     session.calls.set(key, { invitation: ringing, expiry, confirmed: fromBackend, answering: null })
     toAll(session, { type: 'invitation', invitation: ringing })
@@ -404,7 +483,7 @@ export function createHub(deps: HubDeps): Hub {
     return invitation
   }
 
-  function join(tab: Tab, settings: HubSettings, handedOver: Invitation[]): void {
+  function join(tab: Tab, settings: HubSettings, handedOver: Invitation[], inProgress: CallLogId[] = []): void {
     const { identity } = tab
     if (identity.type !== 'profile') return
     const key = profileKey(identity.profile)
@@ -422,6 +501,10 @@ export function createHub(deps: HubDeps): Hub {
     // session has heard every ringing call from the backend, one it does not know has ended (the tab's
     // snapshot tells it so).
     if (!session.reconciled) for (const invitation of handedOver) ring(session, invitation, false)
+    // The tab's calls in progress stay its own across a host restart or a move to another host.
+    for (const callLogId of inProgress) {
+      if (!session.inCalls.has(callKey(callLogId))) session.inCalls.set(callKey(callLogId), { callLogId, conversationId: null, tabId: tab.handle.id })
+    }
     tab.session = session
     session.tabs.add(tab)
     // The joining tab learns its status from the snapshot that follows.
@@ -431,6 +514,14 @@ export function createHub(deps: HubDeps): Hub {
   function leave(tab: Tab, why: Leave): void {
     const session = tab.session
     if (session === null) return
+    if (why !== 'again') {
+      // The other party must not wait on a tab that is gone: its calls end, and the backend hears why.
+      for (const [key, call] of [...session.inCalls]) {
+        if (call.tabId !== tab.handle.id) continue
+        log(`${session.key}: the tab holding call ${key} left (${why}): ending the call`)
+        hangUp(session, key, leaveReasons[why]).catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
+      }
+    }
     if (why === 'signed-out') {
       // Logout closes the profile's socket at once and every dialog of it, in every tab; nothing reconnects.
       const members = [...session.tabs]
@@ -493,6 +584,7 @@ export function createHub(deps: HubDeps): Hub {
     const { backend, pongTimeout } = session.settings
     if (!backend.acks) {
       settle(session, key, kind, tabId)
+      if (kind === 'accepted') startInCall(session, tabId, invitation.callLogId, invitation.conversationId)
       return Promise.resolve(invitation)
     }
     return new Promise<Invitation>((resolve, reject) => {
@@ -518,14 +610,14 @@ export function createHub(deps: HubDeps): Hub {
     attach(handle, request) {
       // The same tab attaching again (after a timeout, through a new port) rejoins without closing anything.
       const previous = tabs.get(request.tabId)
-      if (previous !== undefined) leave(previous, 'gone')
+      if (previous !== undefined) leave(previous, 'again')
       const tab: Tab = {
         handle, identity: request.identity, session: null, interests: request.interests, presence: request.presence,
         seenOrder: request.presence.visible ? ++seenCounter : 0,
       }
       tabs.set(handle.id, tab)
       if (request.online !== online) this.setOnline(request.online)
-      join(tab, request.settings, request.calls)
+      join(tab, request.settings, request.calls, request.sessions)
       pushSnapshot(tab)
     },
     identify(tabId, identity) {
@@ -560,6 +652,36 @@ export function createHub(deps: HubDeps): Hub {
         const bytes = utf8Length(text)
         if (bytes > MAX_FRAME_BYTES) throw new InvalidInputError(`[callhub] a frame of ${bytes} bytes is over the ${MAX_FRAME_BYTES}-byte limit`)
         return session.connection.send(text)
+      })
+    },
+    track(tabId, callLogId) {
+      const session = sessionOf(tabId, 'hold a call')
+      startInCall(session, tabId, callLogId, null)
+    },
+    sessionSend(tabId, callLogId, text) {
+      return attempt(() => {
+        const session = sessionOf(tabId, 'send a frame of a call')
+        const call = session.inCalls.get(callKey(callLogId))
+        if (call === undefined || call.tabId !== tabId) throw new CallNotRingingError(`[callhub] call ${callKey(callLogId)} is not in progress in this tab`)
+        let frame: unknown
+        try {
+          frame = JSON.parse(text)
+        } catch {
+          throw new InvalidInputError('[callhub] a frame of a call must be a JSON object')
+        }
+        if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new InvalidInputError('[callhub] a frame of a call must be a JSON object')
+        const withId = JSON.stringify({ ...frame, call_log_id: call.callLogId })
+        if (utf8Length(withId) > MAX_FRAME_BYTES) throw new InvalidInputError(`[callhub] a frame over ${MAX_FRAME_BYTES} bytes`)
+        return session.connection.send(withId)
+      })
+    },
+    hangup(tabId, callLogId, reason) {
+      return attempt(() => {
+        const session = sessionOf(tabId, 'hang up')
+        const key = callKey(callLogId)
+        const call = session.inCalls.get(key)
+        if (call === undefined || call.tabId !== tabId) throw new CallNotRingingError(`[callhub] call ${key} is not in progress in this tab`)
+        return hangUp(session, key, reason.slice(0, 100) || 'hangup')
       })
     },
     configure(tabId, requested) {
@@ -608,6 +730,17 @@ export function createHub(deps: HubDeps): Hub {
       for (const session of sessions.values()) ringing += session.calls.size
       return { tabs: tabs.size, sessions: sessions.size, ringing }
     },
+  }
+}
+
+/** The `reason` a frame carries, if any (`call_declined` with `busy`, say). */
+function reasonOf(text: string): string | null {
+  try {
+    const frame: unknown = JSON.parse(text)
+    const reason = typeof frame === 'object' && frame !== null ? (frame as Record<string, unknown>).reason : undefined
+    return typeof reason === 'string' ? reason.slice(0, 100) : null
+  } catch {
+    return null
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Ended, HubEvent, HubStatus, Settled, SettleReason } from '../protocol/port'
 import { callKey } from '../protocol/wire'
-import type { Invitation } from '../protocol/wire'
+import type { CallLogId, Invitation } from '../protocol/wire'
 
 export interface Mirror {
   status: HubStatus
@@ -24,6 +24,8 @@ export type MirrorEvent =
   | { type: 'invitation'; invitation: Invitation }
   | { type: 'settled'; settled: Settled }
   | { type: 'message'; text: string }
+  | { type: 'call-frame'; callLogId: CallLogId; text: string }
+  | { type: 'call-ended'; callLogId: CallLogId; reason: string }
   | { type: 'log'; line: string }
 
 export interface Step {
@@ -104,6 +106,10 @@ export function reduceAll(mirror: Mirror, events: readonly HubEvent[]): Step {
         break
       case 'message':
         emitted.push({ type: 'message', text: event.text })
+        break
+      case 'call-frame':
+      case 'call-ended':
+        emitted.push(event)
         break
       case 'log':
         emitted.push({ type: 'log', line: event.line })

@@ -9,7 +9,10 @@ export interface Backend {
   resends: boolean
 }
 
+export type WhenBusy = 'ring' | 'wait' | 'decline'
+
 export interface Settings {
+  whenBusy: WhenBusy
   linger: number
   ringTimeout: number
   retryBase: number
@@ -27,6 +30,7 @@ export const defaultBackend: Backend = {
 }
 
 export const defaultSettings: Settings = {
+  whenBusy: 'wait',
   linger: 3_000,
   ringTimeout: 45_000,
   retryBase: 500,
@@ -36,7 +40,7 @@ export const defaultSettings: Settings = {
   backend: defaultBackend,
 }
 
-type Timing = Exclude<keyof Settings, 'backend'>
+type Timing = Exclude<keyof Settings, 'backend' | 'whenBusy'>
 
 /**
  * The range each timing is held to. The floors keep one careless page from turning a profile's socket into
@@ -78,6 +82,9 @@ export function resolveSettings(requested: HubSettings = {}, base: Settings = de
     settings.maxRetryDelay = settings.retryBase
   }
   if (requested.backend !== undefined) settings.backend = resolveBackend(requested.backend, base.backend, problems)
+  const { whenBusy } = requested
+  if (whenBusy === 'ring' || whenBusy === 'wait' || whenBusy === 'decline') settings.whenBusy = whenBusy
+  else if (whenBusy !== undefined) problems.push(`whenBusy must be 'ring', 'wait' or 'decline': keeping '${base.whenBusy}'`)
   return { settings, problems }
 }
 

@@ -22,8 +22,8 @@ export const ownerLock = (profileKey: string) => `callhub:owner:${profileKey}`
 
 /** The requests a tab makes of its hub, as one relays them to the owner (`attach` is its own message). */
 export type RelayedMethod =
-  | 'identify' | 'accept' | 'decline' | 'send' | 'configure' | 'dismissMissed' | 'setInterests' | 'setOnline'
-  | 'setPresence' | 'detach'
+  | 'identify' | 'accept' | 'decline' | 'send' | 'track' | 'sessionSend' | 'hangup' | 'configure' | 'dismissMissed'
+  | 'setInterests' | 'setOnline' | 'setPresence' | 'detach'
 
 export type HostMessage = { v: number; from: string } & (
   /** A follower attaches one of its tabs to the owner of `key`; the answer comes as a `reply`. */

@@ -42,6 +42,12 @@ export type ConnectionState =
 /** Which kind of host runs this tab's hub. */
 export type HostMode = 'shared-worker' | 'leader-tab' | 'per-tab'
 
+/** A call in progress on the profile: in this tab, or in another (`here: false`). */
+export interface InCall {
+  callLogId: CallLogId
+  here: boolean
+}
+
 /** The part of a status the hub decides; the tab adds `mode` and `modeReason`. */
 export type HubStatus = ConnectionState & {
   /** `Tutor:1`, or null when the tab has no profile. */
@@ -50,6 +56,8 @@ export type HubStatus = ConnectionState & {
   tabs: number
   /** The last time the socket closed, with its code and reason. */
   lastClose: LastClose | null
+  /** The profile's calls in progress (busy), whichever tab holds them. Absent where none ever was. */
+  inCall?: InCall[]
 }
 
 export type Status = HubStatus & {
@@ -109,6 +117,12 @@ export interface HubSettings {
   pongTimeout?: number
   /** @default the reference backend's behaviour (auth frame, acks, ping/pong, re-sends) */
   backend?: BackendOptions
+  /**
+   * A call that arrives while another is in progress on the profile: `'ring'` as usual, `'wait'` (a
+   * call-waiting dialog, no ringtone), or `'decline'` (declined with reason `busy`; the caller hears so).
+   * @default 'wait'
+   */
+  whenBusy?: 'ring' | 'wait' | 'decline'
 }
 
 /** A call the hub remembers ending, so a tab that missed the event learns the reason from a snapshot. */
@@ -132,6 +146,10 @@ export type HubEvent =
   | { type: 'missed'; missed: Invitation[] }
   /** A frame that is not a call frame, as the socket received it (only to tabs that listen). */
   | { type: 'message'; text: string }
+  /** A frame of a call in progress in this tab (answer, ICE candidate, hang-up…), to this tab only. */
+  | { type: 'call-frame'; callLogId: CallLogId; text: string }
+  /** A call in progress in this tab ended: hung up here or there, its tab closed, or the profile signed out. */
+  | { type: 'call-ended'; callLogId: CallLogId; reason: string }
   | { type: 'log'; line: string }
 
 /** Exposed by each tab on the MessagePort it hands the host in `attach`. */
@@ -161,6 +179,8 @@ export interface AttachRequest {
   interests: Interests
   /** The calls this tab shows (after a host restart): they keep ringing until the hub knows better. */
   calls: Invitation[]
+  /** The calls in progress in this tab (after a host restart): their frames keep coming here. */
+  sessions: CallLogId[]
 }
 
 export interface Attached {
@@ -181,6 +201,12 @@ export interface HubApi {
   decline(callLogId: CallLogId): Promise<Outcome<void>>
   /** Writes one frame (JSON text) on the profile's socket, through its outbox; resolves once written. */
   send(frame: string): Promise<Outcome<void>>
+  /** This tab holds the call it placed: the frames of that call come here (the caller's side of a session). */
+  track(callLogId: CallLogId): Promise<Outcome<void>>
+  /** Writes a frame of a call in progress in this tab; the hub sets its `call_log_id`. */
+  sessionSend(callLogId: CallLogId, frame: string): Promise<Outcome<void>>
+  /** Ends a call in progress in this tab: `call_ended` with the reason goes to the backend. */
+  hangup(callLogId: CallLogId, reason: string): Promise<Outcome<void>>
   /** Changes the settings of this tab's profile session, for every tab of it. */
   configure(settings: HubSettings): Promise<Outcome<void>>
   dismissMissed(callLogId: CallLogId): Promise<Outcome<void>>

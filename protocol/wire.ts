@@ -34,6 +34,8 @@ export interface Invitation {
   offer: unknown
   /** Epoch milliseconds: the frame's `expires_at`, else the arrival plus the ring timeout. */
   expiresAt: number | null
+  /** Set by the hub: the call arrived while another was in progress (call waiting: no ringtone). */
+  waiting?: boolean
 }
 
 /** Why a ringing call stopped ringing, as the backend said it. */
@@ -42,7 +44,7 @@ export type EndReason = 'cancelled' | 'ended' | 'taken'
 export type ServerFrame =
   | { type: 'invitation'; invitation: Invitation }
   /** `call_cancelled`, `call_ended`, `call_taken`: ends a ringing call, or the call in progress. */
-  | { type: 'end'; callLogId: CallLogId; reason: EndReason; text: string }
+  | { type: 'end'; callLogId: CallLogId; reason: EndReason; text: string; detail: string | null }
   /** The backend accepted `auth` (`of: "auth"`) or an answer (`of: "call_accepted"`, with the call's id). */
   | { type: 'ack'; of: string; callLogId: CallLogId | null }
   /** The backend refused a frame: an answer to a call that no longer rings, say. */
@@ -61,6 +63,7 @@ export type HubFrame =
   | { type: 'call_accepted'; call_log_id: CallLogId; conversation_id: CallLogId | null }
   | { type: 'call_declined'; call_log_id: CallLogId; conversation_id: CallLogId | null; reason?: string }
   | { type: 'call_ended'; call_log_id: CallLogId; reason: string }
+  | { type: 'call_declined'; call_log_id: CallLogId; conversation_id: CallLogId | null; reason: 'busy' }
 
 const endFrameTypes: Record<string, EndReason> = {
   call_cancelled: 'cancelled',
@@ -191,7 +194,7 @@ export function parseServerFrame(raw: unknown): ServerFrame | Rejected {
   const reason = Object.prototype.hasOwnProperty.call(endFrameTypes, frameType) ? endFrameTypes[frameType] : undefined
   if (reason !== undefined) {
     if (callLogId === null) return { type: 'rejected', reason: `${frameType} without a valid call_log_id` }
-    return { type: 'end', callLogId, reason, text: raw }
+    return { type: 'end', callLogId, reason, text: raw, detail: readText(own(frame, 'reason'), MAX_ID_LENGTH) }
   }
   if (frameType === 'ack' || frameType === 'nack') {
     const of = readText(own(frame, 'of'), MAX_ID_LENGTH)

@@ -57,7 +57,7 @@ function world() {
     const api: TabApi = host.connectTab()
     const request: AttachRequest = {
       tabId: id, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-      interests: { messages: false, debug: false, recover: false }, calls: [],
+      interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
     }
     const outcome = await api.attach(request, { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] })
     if (!outcome.ok) throw new Error(outcome.error.message)
@@ -274,7 +274,7 @@ describe('one owner per profile socket', () => {
     for (const [index, host] of hosts.entries()) {
       const outcome = await host.connectTab().attach({
         tabId: `t${index}`, identity: alice, online: true, presence: { visible: true, focused: false }, settings: {},
-        interests: { messages: false, debug: false, recover: false }, calls: [],
+        interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
       }, { deliver: async () => {}, release: () => {}, recover: async () => [] })
       expect(outcome.ok).toBe(true)
     }

@@ -25,6 +25,7 @@ interface TabOptions {
   settings?: HubSettings
   calls?: Invitation[]
   messages?: boolean
+  sessions?: Array<string | number>
 }
 
 function setup() {
@@ -35,10 +36,10 @@ function setup() {
   const hub = createHub({ createSocket: factory.createSocket, clock, random: () => random, log: (line) => lines.push(line) })
 
   function tab(id: string, options: TabOptions = {}) {
-    const { identity = alice, presence = { visible: true, focused: false }, settings = {}, calls = [], messages = false } = options
+    const { identity = alice, presence = { visible: true, focused: false }, settings = {}, calls = [], messages = false, sessions = [] } = options
     const events: HubEvent[] = []
     const handle: TabHandle = { id, push: (event) => events.push(event) }
-    const request: AttachRequest = { tabId: id, identity, online: true, presence, settings, interests: { messages, debug: false, recover: false }, calls }
+    const request: AttachRequest = { tabId: id, identity, online: true, presence, settings, interests: { messages, debug: false, recover: false }, calls, sessions }
     hub.attach(handle, request)
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     const [snapshot] = of('snapshot')
@@ -899,5 +900,124 @@ describe('one ringer', () => {
     expect(stays.ringer()).toBe(true)
     factory.last().receive({ type: 'call_cancelled', call_log_id: 1 })
     expect(stays.ringer()).toBe(false)
+  })
+})
+
+describe('calls in progress', () => {
+  async function inCall() {
+    const world = setup()
+    const a = world.tab('a', { messages: true })
+    const b = world.tab('b', { messages: true })
+    const socket = world.factory.last()
+    accept(socket)
+    socket.receive(invite(7))
+    const answered = world.hub.accept('b', 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    const of = (tab: typeof a, type: HubEvent['type']) => tab.events.filter((event) => event.type === type)
+    return { ...world, a, b, socket, of }
+  }
+
+  it('belongs to the tab that answered: other tabs see it as in progress elsewhere', async () => {
+    const { a, b } = await inCall()
+    expect(b.status()?.inCall).toEqual([{ callLogId: 7, here: true }])
+    expect(a.status()?.inCall).toEqual([{ callLogId: 7, here: false }])
+  })
+
+  it('gets the frames of its call (answer, ICE candidate) in that tab only, not as messages anywhere', async () => {
+    const { a, b, socket, of } = await inCall()
+    socket.receive({ type: 'ice_candidate', call_log_id: 7, candidate: 'c1' })
+    socket.receive({ type: 'chat_message', text: 'hi' })
+    expect(of(b, 'call-frame')).toEqual([{ type: 'call-frame', callLogId: 7, text: '{"type":"ice_candidate","call_log_id":7,"candidate":"c1"}' }])
+    expect(of(a, 'call-frame')).toEqual([])
+    expect(a.messages()).toEqual(['{"type":"chat_message","text":"hi"}'])
+    expect(b.messages()).toEqual(['{"type":"chat_message","text":"hi"}'])
+  })
+
+  it("writes the tab's frames of its call with the call's id, exactly as the backend sent it", async () => {
+    const { hub, socket } = await inCall()
+    await hub.sessionSend('b', 7, '{"type":"call_answer","answer":{"sdp":"v=0"}}')
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_answer', answer: { sdp: 'v=0' }, call_log_id: 7 })
+    await expect(hub.sessionSend('a', 7, '{"type":"x"}')).rejects.toBeInstanceOf(CallNotRingingError)
+  })
+
+  it('a hang-up tells the backend why and ends the call in its tab and in the status', async () => {
+    const { hub, a, b, socket, of } = await inCall()
+    await hub.hangup('b', 7, 'hangup')
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 7, reason: 'hangup' })
+    expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'hangup' }])
+    expect(a.status()?.inCall).toBeUndefined()
+  })
+
+  it('the other side hanging up ends it with its reason', async () => {
+    const { b, socket, of } = await inCall()
+    socket.receive({ type: 'call_ended', call_log_id: 7, reason: 'hangup' })
+    expect(of(b, 'call-frame')).toHaveLength(1)
+    expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'hangup' }])
+  })
+
+  it('when the tab holding it goes, the backend hears call_ended with reason tab_closed at once', async () => {
+    const { hub, a, socket } = await inCall()
+    hub.detach('b')
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 7, reason: 'tab_closed' })
+    expect(a.status()?.inCall).toBeUndefined()
+  })
+
+  it('is kept, not ended, when its tab attaches again (a retried attach, a restarted host)', async () => {
+    const { socket, tab } = await inCall()
+    const sent = socket.sent.length
+    const again = tab('b', { sessions: [7] })
+    expect(socket.sent).toHaveLength(sent)
+    expect(again.snapshot.status.inCall).toEqual([{ callLogId: 7, here: true }])
+  })
+
+  it('makes a new call wait by default: it shows with waiting set, and nothing rings for it', async () => {
+    const { a, b, socket } = await inCall()
+    socket.receive(invite(8))
+    expect(a.invitations().at(-1)).toMatchObject({ callLogId: 8, waiting: true })
+    expect([a.ringer(), b.ringer()]).toEqual([false, false])
+  })
+
+  it("with whenBusy 'decline', a new call is declined as busy and shows nowhere", async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { settings: { whenBusy: 'decline' } })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(7))
+    const answered = hub.accept('a', 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    socket.receive(invite(8))
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_declined', call_log_id: 8, conversation_id: 5, reason: 'busy' })
+    expect(a.invitations().map((call) => call.callLogId)).toEqual([7])
+  })
+
+  it("with whenBusy 'ring', a new call rings as usual", async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { settings: { whenBusy: 'ring' } })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(7))
+    const answered = hub.accept('a', 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    socket.receive(invite(8))
+    expect(a.invitations().at(-1)?.waiting).toBeUndefined()
+    expect(a.ringer()).toBe(true)
+  })
+
+  it("the caller's tab holds the call it placed: the answer comes there, and a busy decline ends it", () => {
+    const { hub, factory, tab } = setup()
+    const caller = tab('caller')
+    const other = tab('other', { messages: true })
+    const socket = factory.last()
+    accept(socket)
+    hub.track('caller', 41)
+    socket.receive({ type: 'call_answer', call_log_id: 41, answer: 'sdp' })
+    socket.receive({ type: 'call_declined', call_log_id: 41, reason: 'busy' })
+    const events = caller.events.filter((event) => event.type === 'call-frame' || event.type === 'call-ended')
+    expect(events.map((event) => event.type)).toEqual(['call-frame', 'call-frame', 'call-ended'])
+    expect(events.at(-1)).toEqual({ type: 'call-ended', callLogId: 41, reason: 'busy' })
+    expect(other.messages()).toEqual([])
   })
 })

@@ -12,7 +12,7 @@ import { createFakeClock, createFakeLocks } from './fakes'
 
 const request: AttachRequest = {
   tabId: 'tab', identity: { type: 'signed-out' }, online: true, presence: { visible: true, focused: true }, settings: {},
-  interests: { messages: false, debug: false, recover: false }, calls: [],
+  interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
 }
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value })

@@ -51,7 +51,8 @@ describe('parseServerFrame', () => {
 
   it('maps the frames that end a call, keeping their text for the tab that holds the call', () => {
     const cancelled = '{"type":"call_cancelled","call_log_id":3}'
-    expect(parseServerFrame(cancelled)).toEqual({ type: 'end', callLogId: 3, reason: 'cancelled', text: cancelled })
+    expect(parseServerFrame(cancelled)).toEqual({ type: 'end', callLogId: 3, reason: 'cancelled', text: cancelled, detail: null })
+    expect(parseServerFrame('{"type":"call_ended","call_log_id":3,"reason":"tab_closed"}')).toMatchObject({ detail: 'tab_closed' })
     expect(parseServerFrame('{"type":"call_ended","call_log_id":3}')).toMatchObject({ type: 'end', callLogId: 3, reason: 'ended' })
     expect(parseServerFrame('{"type":"call_taken","call_log_id":"3"}')).toMatchObject({ type: 'end', callLogId: '3', reason: 'taken' })
     expect(parseServerFrame('{"type":"call_taken"}').type).toBe('rejected')

@@ -88,7 +88,7 @@ const breach = fc.oneof(fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ bytes
 describe('reference server under generated input', () => {
   it('answers no 5xx, throws nothing, closes sockets only for protocol breaches, and keeps its memory bounded', async () => {
     // Rates out of the way: a marker frame must always come back while the socket lives.
-    const { server, api, open } = await serverForTest({ callRateMax: 1_000_000, chatRate: 1_000_000, signalRate: 1_000_000 })
+    const { server, api, open } = await serverForTest({ callRateMax: 1_000_000, maxRingingPerCaller: 1_000_000, chatRate: 1_000_000, signalRate: 1_000_000 })
     const rssBefore = process.memoryUsage().rss
     let bob = await api.login('bob')
     const answered = new Map<number, number>()

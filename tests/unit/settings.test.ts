@@ -5,7 +5,7 @@ import { fromWire, toWire, CallNotRingingError, MessageDroppedError, TokenReject
 
 describe('settings', () => {
   it('default to a 3 s linger, 45 s rings, a 500 ms base and 30 s cap, a ping after 25 s and 10 s to answer it', () => {
-    expect(defaultSettings).toMatchObject({ linger: 3_000, ringTimeout: 45_000, retryBase: 500, maxRetryDelay: 30_000, pingAfter: 25_000, pongTimeout: 10_000 })
+    expect(defaultSettings).toMatchObject({ whenBusy: 'wait', linger: 3_000, ringTimeout: 45_000, retryBase: 500, maxRetryDelay: 30_000, pingAfter: 25_000, pongTimeout: 10_000 })
     expect(defaultSettings.backend).toEqual({ authFrame: true, acks: true, ping: { frame: '{"type":"ping"}', answer: 'pong' }, resends: true })
   })
 
