@@ -193,7 +193,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     console.warn(`[callhub] ${modeReason}: running the hub in this page (${mode})`)
   }
 
-  const tabLock = holdTabLock(locks, tabId, (line) => console.warn(`[callhub] ${line}`))
+  let tabLock = holdTabLock(locks, tabId, (line) => console.warn(`[callhub] ${line}`))
 
   function startLink(): Link {
     return createLink({
@@ -459,9 +459,18 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const onPresence = () => {
     if (link.state.type === 'attached') void link.call('setPresence', (calls) => calls.setPresence(presence())).catch(() => {})
   }
-  const onPageHide = (event: PageTransitionEvent) => {
-    // Only a hint (the Web Lock is the truth), but it lets the host start the linger at once.
-    if (!event.persisted) link.close()
+  // Leaving (or entering the back/forward cache): let the host go at once. A cached page holds nothing
+  // (WebKit releases its Web Locks there anyway, and the host would drop it), and attaches anew if it comes back.
+  const onPageHide = () => {
+    link.close()
+    tabLock.release()
+  }
+  const onPageShow = (event: PageTransitionEvent) => {
+    if (!event.persisted || closed) return
+    tabLock = holdTabLock(locks, tabId, (line) => console.warn(`[callhub] ${line}`))
+    link = startLink()
+    if (identity.type === 'resolved' && identity.resolved.type === 'profile') link.start()
+    void refresh()
   }
 
   try {
@@ -490,6 +499,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     addEventListener('online', onNetwork)
     addEventListener('offline', onNetwork)
     addEventListener('pagehide', onPageHide)
+    addEventListener('pageshow', onPageShow)
     addEventListener('focus', onPresence)
     addEventListener('blur', onPresence)
     document.addEventListener('visibilitychange', onPresence)
@@ -568,6 +578,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       removeEventListener('online', onNetwork)
       removeEventListener('offline', onNetwork)
       removeEventListener('pagehide', onPageHide)
+      removeEventListener('pageshow', onPageShow)
       removeEventListener('focus', onPresence)
       removeEventListener('blur', onPresence)
       document.removeEventListener('visibilitychange', onPresence)

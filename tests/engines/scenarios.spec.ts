@@ -127,17 +127,12 @@ test(`reloading the only tab keeps its socket (not possible in Firefox and WebKi
 })
 
 test('a page brought back with the Back button rings when a call comes', async ({ engine, signedIn, openTabs, api }) => {
-  test.fail(
-    engine.name === 'webkit',
-    'product bug: WebKit keeps the page in its back/forward cache and releases its Web Locks there; the worker ' +
-      'drops the tab, and the restored page never attaches again (no dialog; accept() rejects with HubTimeoutError)',
-  )
   const [tab] = await openTabs(await signedIn('alice'), 1)
   await expectOpen([tab!])
   await tab!.evaluate(() => void Object.assign(window, { leftForReels: true }))
   await tab!.goto('/reels.html')
-  // Not a tab count: in Chromium the page left behind, kept in the back/forward cache, still counts.
-  await expect.poll(async () => (await statusOf(tab!)).type).toBe('open')
+  // The page left behind, even kept in the back/forward cache, no longer counts.
+  await expect.poll(async () => statusOf(tab!)).toMatchObject({ type: 'open', tabs: 1 })
   await tab!.back()
   const restored = await tab!.evaluate(() => 'leftForReels' in window)
   expect(restored).toBe(backForwardCacheKeepsHubPages[engine.name])
