@@ -3,98 +3,10 @@
  * over BroadcastChannel (Node's own, real), and a host waiting for the lock takes over when the owner dies.
  * Locks are an in-memory fake that can kill an owner as a browser would; time is a fake clock.
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
+import { describe, expect, it } from 'vitest'
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, createHost } from '../../core/host'
-import type { Host, TabApi } from '../../core/host'
-import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
-import type { FakeSocket } from './fakes'
-
-const alice: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Tutor' }
-const aliceParent: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Parent' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Parent' }
-const invite = (id: number) => ({ type: 'call_invitation', call_log_id: id, conversation_id: 5, from_name: 'Bob Bekele' })
-
-async function until(condition: () => boolean, what = 'a condition'): Promise<void> {
-  const deadline = Date.now() + 3_000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-}
-
-function accept(socket: FakeSocket): void {
-  socket.open()
-  socket.receive({ type: 'ack', of: 'auth' })
-}
-
-const cleanups: Array<() => void> = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup()
-})
-
-function world() {
-  const clock = createFakeClock()
-  const locks = createFakeLocks()
-  const hosts: Array<{ id: string; host: Host; sockets: ReturnType<typeof socketFactory>; channels: ReturnType<typeof channelScope> }> = []
-
-  function startHost(id: string, protocol?: number) {
-    const sockets = socketFactory()
-    const channels = channelScope()
-    cleanups.push(channels.closeAll)
-    const host = createHost({
-      hostId: id, createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: locks.scope(id),
-      channel: channels.open, protocol,
-    })
-    const entry = { id, host, sockets, channels }
-    hosts.push(entry)
-    return entry
-  }
-
-  async function openTab(host: Host, id: string, identity: TabIdentity = alice) {
-    const events: HubEvent[] = []
-    // The tab holds its own lock for its whole life, as the client does.
-    void locks.scope(id).request(`callhub:tab:${id}`, {}, () => new Promise(() => {}))
-    const api: TabApi = host.connectTab()
-    const request: AttachRequest = {
-      tabId: id, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-      interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
-    }
-    const outcome = await api.attach(request, { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] })
-    if (!outcome.ok) throw new Error(outcome.error.message)
-    const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
-    const calls = () => {
-      const shown = new Set<string>()
-      for (const event of events) {
-        if (event.type === 'snapshot') {
-          shown.clear()
-          for (const call of event.calls) shown.add(String(call.callLogId))
-        } else if (event.type === 'invitation') shown.add(String(event.invitation.callLogId))
-        else if (event.type === 'settled') shown.delete(String(event.settled.callLogId))
-      }
-      return [...shown]
-    }
-    const status = () => events.filter((event) => event.type === 'status' || event.type === 'snapshot').map((event) => event.status).at(-1)
-    return { id, api, events, calls, status, settled: () => of('settled').map((event) => event.settled) }
-  }
-
-  /** Every socket any host opened that is still open. */
-  const openSockets = () => hosts.flatMap((entry) => entry.sockets.sockets.filter((socket) => socket.readyState === 1))
-  /** Kills a host as a browser would: its locks are released and it hears nothing more. */
-  const kill = (entry: (typeof hosts)[number]) => {
-    entry.channels.closeAll()
-    locks.kill(entry.id)
-  }
-  /** Moves the fake clock in small steps, letting channel messages (real, asynchronous) land between them. */
-  async function tick(ms: number): Promise<void> {
-    for (let passed = 0; passed < ms; passed += 50) {
-      clock.advance(Math.min(50, ms - passed))
-      await new Promise((resolve) => setTimeout(resolve, 3))
-    }
-  }
-  /** Freezes a host: it keeps its locks, but hears and answers nothing. */
-  const freeze = (entry: (typeof hosts)[number]) => entry.channels.closeAll()
-  return { clock, locks, startHost, openTab, openSockets, kill, tick, freeze }
-}
+import { createFakeClock, socketFactory } from './fakes'
+import { accept, alice, aliceParent, invite, until, world } from './host-world'
 
 describe('one owner per profile socket', () => {
   it('two hosts with tabs of one profile hold one socket; a call rings in the tabs of both', async () => {
