@@ -78,6 +78,8 @@ test('two users in two browser contexts get one socket each, and each call rings
 })
 
 test("closing every tab of a profile closes its socket, but only after the linger", async ({ signedIn, openTabs, api }) => {
+  // Half the default, to keep the test short; the default 3 s is held on the fake clock by the unit test
+  // "closes the socket only after the default 3 s linger …".
   const linger = 1_500
   const alice = await signedIn('alice', { linger })
   const tabs = await openTabs(alice, 3)
@@ -156,6 +158,7 @@ test('malformed frames are dropped with a logged reason, a frame of an unknown t
 })
 
 test('when the server drops every socket the hub reconnects and delivers again', async ({ signedIn, openTabs, api }) => {
+  // A short backoff for a quick test; the defaults are held by the "20 drops" test in resilience.spec.ts.
   const alice = await signedIn('alice', { retryBase: 50 })
   const tabs = await openTabs(alice, 3)
   await expectOpen(tabs)

@@ -35,6 +35,8 @@ async function browserSession(browser: Browser): Promise<CDPSession> {
 }
 
 test('a silent, half-open socket is noticed by the ping and the hub reconnects and delivers', async ({ signedIn, openTabs, api }) => {
+  // Shrunk so the silence is noticed in under a second instead of 35 s; the defaults (a ping after 25 s, 10 s
+  // for any answer) are held on the fake clock by the unit test "pings after 25 s of silence …".
   const alice = await signedIn('alice', { pingAfter: 400, pongTimeout: 400, retryBase: 25, maxRetryDelay: 400 })
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)
@@ -47,6 +49,7 @@ test('a silent, half-open socket is noticed by the ping and the hub reconnects a
 })
 
 test('offline stops the retries and shows in the status; online connects at once', async ({ signedIn, openTabs, api }) => {
+  // A short backoff: were offline not to stop the retries, they would pile up on the server within the poll.
   const alice = await signedIn('alice', { retryBase: 25 })
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)
@@ -63,6 +66,7 @@ test('offline stops the retries and shows in the status; online connects at once
 })
 
 test('rejected credentials stop the retries until a new token arrives, which the next connection uses', async ({ signedIn, openTabs, api }) => {
+  // A 10 ms backoff, so a retry loop that rejected credentials failed to stop would show within the test.
   const alice = await signedIn('alice', { retryBase: 10, maxRetryDelay: 50 })
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)
@@ -87,7 +91,8 @@ test('rejected credentials stop the retries until a new token arrives, which the
 })
 
 test('logout closes the socket at once, closes the dialogs everywhere, and nothing reconnects', async ({ signedIn, openTabs, api }) => {
-  // A linger far longer than the poll proves the socket closed because of the logout, not the linger.
+  // A linger far longer than the poll proves the socket closed because of the logout, not the linger; a 10 ms
+  // backoff would show any reconnect at once in the attempts.
   const alice = await signedIn('alice', { linger: 120_000, retryBase: 10 })
   const tabs = await openTabs(alice, 3)
   await expectOpen(tabs)
@@ -104,6 +109,7 @@ test('logout closes the socket at once, closes the dialogs everywhere, and nothi
 })
 
 test('a role switch in one tab moves every tab to the new profile and closes the old socket', async ({ signedIn, openTabs, api }) => {
+  // A linger far longer than the poll proves the old socket closed because of the switch, not the linger.
   const alice = await signedIn('alice', { linger: 120_000 })
   const tabs = await openTabs(alice, 3)
   await expectOpen(tabs)
