@@ -1,0 +1,77 @@
+/**
+ * The second half of `npm run mutate`: reads Stryker's JSON report, prints the score of each file, and fails
+ * when a file scores under the threshold, or when a mutant survives that is not one of the equivalents listed
+ * in `equivalents.ts` (each with why). Stryker's own `break` threshold holds the overall score only.
+ */
+import { readFileSync } from 'node:fs'
+import { equivalents } from './equivalents'
+import type { Equivalent } from './equivalents'
+
+/** Every file's score must reach this (killed and timed out, over all that ran or had no coverage). */
+export const FILE_THRESHOLD = 85
+
+interface Mutant {
+  id: string
+  mutatorName: string
+  replacement?: string
+  status: string
+  location: { start: { line: number; column: number }; end: { line: number; column: number } }
+}
+
+interface Report {
+  files: Record<string, { source: string; mutants: Mutant[] }>
+}
+
+const detected = new Set(['Killed', 'Timeout'])
+const undetected = new Set(['Survived', 'NoCoverage'])
+
+function matches(equivalent: Equivalent, file: string, line: string, mutant: Mutant): boolean {
+  return equivalent.file === file && equivalent.mutator === mutant.mutatorName && line.includes(equivalent.code)
+    && (equivalent.replacement === undefined || mutant.replacement === equivalent.replacement)
+}
+
+const path = process.argv[2] ?? 'reports/mutation/mutation.json'
+const report = JSON.parse(readFileSync(path, 'utf8')) as Report
+const rows: string[] = []
+const unlisted: string[] = []
+const used = new Set<Equivalent>()
+let [allDetected, allCounted, allEquivalent] = [0, 0, 0]
+let failed = false
+
+for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
+  const lines = source.split('\n')
+  let [found, counted, equivalent] = [0, 0, 0]
+  for (const mutant of mutants) {
+    if (detected.has(mutant.status)) found += 1
+    if (!detected.has(mutant.status) && !undetected.has(mutant.status)) continue
+    counted += 1
+    if (!undetected.has(mutant.status)) continue
+    const line = lines[mutant.location.start.line - 1] ?? ''
+    const listed = equivalents.find((candidate) => matches(candidate, file, line, mutant))
+    if (listed !== undefined) {
+      used.add(listed)
+      equivalent += 1
+      continue
+    }
+    unlisted.push(`${file}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName} (${mutant.status}): ${line.trim()}\n    → ${mutant.replacement ?? '?'}`)
+  }
+  const score = counted === 0 ? 100 : (found / counted) * 100
+  if (score < FILE_THRESHOLD) failed = true
+  rows.push(`${file.padEnd(20)} ${score.toFixed(2).padStart(7)} %  ${String(found).padStart(5)} detected of ${String(counted).padStart(5)}, ${equivalent} listed as equivalent${score < FILE_THRESHOLD ? `  (under ${FILE_THRESHOLD} %)` : ''}`)
+  allDetected += found
+  allCounted += counted
+  allEquivalent += equivalent
+}
+
+console.info(rows.join('\n'))
+console.info(`${'all files'.padEnd(20)} ${((allDetected / allCounted) * 100).toFixed(2).padStart(7)} %  ${String(allDetected).padStart(5)} detected of ${String(allCounted).padStart(5)}, ${allEquivalent} listed as equivalent`)
+const stale = equivalents.filter((equivalent) => !used.has(equivalent))
+if (stale.length > 0) {
+  // Not a failure: an incremental run may not have re-tested them, or a test now kills them. Prune when true.
+  console.info(`\n${stale.length} listed equivalent(s) did not survive this run:\n${stale.map((item) => `  ${item.file}: ${item.code}`).join('\n')}`)
+}
+if (unlisted.length > 0) {
+  console.error(`\n${unlisted.length} surviving mutant(s) are not listed as equivalent: kill them with a test, or list them in scripts/mutate/equivalents.ts with why.\n${unlisted.map((line) => `  ${line}`).join('\n')}`)
+  failed = true
+}
+if (failed) process.exit(1)
