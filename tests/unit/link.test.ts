@@ -261,3 +261,129 @@ describe('the link to the host', () => {
     expect(host.connections[0]!.disposed).toBe(true)
   })
 })
+
+describe("the link's rules", () => {
+  async function attached(options: Parameters<typeof setup>[0] = {}) {
+    const world = setup(options)
+    world.link.start()
+    await flush()
+    world.host.answerAttach(0)
+    await flush()
+    return world
+  }
+
+  it('a call waiting for the attach rejects with HubClosedError on close, and with HubWorkerLostError when the host cannot start', async () => {
+    const closing = setup()
+    const beforeClose = closing.link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    closing.link.close()
+    await expect(beforeClose).rejects.toBeInstanceOf(HubClosedError)
+    await expect(closing.link.call('accept', (calls) => calls.accept(1))).rejects.toBeInstanceOf(HubClosedError)
+
+    const failing = setup()
+    const beforeFailure = failing.link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    failing.host.connections[0]!.fail('the shared worker failed to load')
+    await expect(beforeFailure).rejects.toBeInstanceOf(HubWorkerLostError)
+    await expect(failing.link.call('accept', (calls) => calls.accept(1))).rejects.toThrow('the shared worker failed to load')
+  })
+
+  it('a host that never answers its first attach is named in the reason, without the [callhub] prefix twice', async () => {
+    const { clock, link } = setup()
+    link.start()
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toEqual({ type: 'failed', reason: 'the host did not answer (the host did not answer attach within 5000 ms)' })
+  })
+
+  it('a call that waits on the backend gets its extra time on top of the request timeout', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.send = () => new Promise(() => {})
+    const slow = link.call('send', (calls) => calls.send('{}'), 30_000)
+    let outcome = 'pending'
+    slow.catch((error: Error) => (outcome = error.name))
+    await flush()
+    // In steps, so the pings meanwhile are answered (the fake clock does not wait for promises).
+    for (let waited = 0; waited < 34_999; waited += 1_000) {
+      clock.advance(Math.min(1_000, 34_999 - waited))
+      await flush()
+    }
+    expect(link.state.type).toBe('attached')
+    expect(outcome).toBe('pending')
+    clock.advance(1)
+    await flush()
+    expect(outcome).toBe('HubTimeoutError')
+  })
+
+  it('an error other than "not attached" leaves the link attached', async () => {
+    const { host, link } = await attached()
+    host.connections[0]!.calls.accept = async () => ({ ok: false, error: toWire(new CallNotRingingError('[callhub] gone')) })
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toBeInstanceOf(CallNotRingingError)
+    expect(link.state.type).toBe('attached')
+    expect(host.connections).toHaveLength(1)
+  })
+
+  it('backs off after the first loss: a host that refuses the attach again is retried after a jittered wait', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = async () => ok({ hostId: 'host-1', attached: false })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    // The first loss retries at once.
+    expect(link.state).toMatchObject({ type: 'lost', attempt: 1 })
+    clock.advance(0)
+    await flush()
+    host.connections[1]!.attach.resolve({ ok: false, error: toWire(new HubWorkerLostError('[callhub] starting')) })
+    await flush()
+    // The second waits retryDelay(2, 0.5): half of 500·2^2.
+    expect(link.state).toMatchObject({ type: 'lost', attempt: 2, retryAt: clock.now() + 1_000 })
+    clock.advance(999)
+    await flush()
+    expect(host.connections).toHaveLength(2)
+    clock.advance(1)
+    await flush()
+    expect(host.connections).toHaveLength(3)
+    host.answerAttach(2)
+    await flush()
+    expect(link.state.type).toBe('attached')
+  })
+
+  it('with Web Locks but a host that holds none, pings it', async () => {
+    const { clock, host } = await attached({ locks: createFakeLocks(), hostLock: null })
+    let pings = 0
+    host.connections[0]!.calls.ping = async () => {
+      pings += 1
+      return ok({ hostId: 'host-1', attached: true })
+    }
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(pings).toBe(1)
+  })
+
+  it("a ping answered by another host (a restart that kept the port) is a lost host", async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = async () => ok({ hostId: 'someone-else', attached: true })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(link.state.type).toBe('lost')
+  })
+})
+
+describe("the tab's own Web Lock", () => {
+  it('is held under the tab id from the start until released', async () => {
+    const locks = createFakeLocks()
+    const { held, release } = holdTabLock(locks.scope('page'), 'tab-9', () => {})
+    await held
+    expect(locks.holder('callhub:tab:tab-9')).toBe('page')
+    release()
+    await flush()
+    expect(locks.holder('callhub:tab:tab-9')).toBeNull()
+  })
+
+  it('that cannot be taken is logged, and the tab goes on without it', async () => {
+    const lines: string[] = []
+    const broken = { request: () => Promise.reject(new Error('SecurityError')) }
+    await holdTabLock(broken, 'tab-9', (line) => lines.push(line)).held
+    expect(lines).toHaveLength(1)
+  })
+})
