@@ -4,7 +4,8 @@
  * hears about the ringer, calls in progress at sign-out, and the debug log.
  */
 import { describe, expect, it } from 'vitest'
-import { CallNotRingingError, HubNotConnectedError } from '../../protocol/errors'
+import { CallNotRingingError, HubNotConnectedError, InvalidInputError, TabNotAttachedError } from '../../protocol/errors'
+import { MAX_FRAME_BYTES } from '../../protocol/wire'
 import type { AttachRequest, HubEvent, Presence } from '../../protocol/port'
 import type { TabIdentity } from '../../protocol/port'
 import { createHub } from '../../core/hub'
@@ -290,5 +291,143 @@ describe('the debug log', () => {
     factory.last().receive('not json')
     expect(loud.of('log').length).toBeGreaterThan(0)
     expect(quiet.of('log')).toEqual([])
+  })
+})
+
+describe('what a tab may send', () => {
+  async function inCall() {
+    const world = setup()
+    const a = world.tab('a')
+    const b = world.tab('b')
+    const socket = world.factory.last()
+    acceptSocket(socket)
+    world.hub.track('a', 7)
+    return { ...world, a, b, socket }
+  }
+
+  it('a frame up to 64 KiB is written; one byte more is refused by name', async () => {
+    const { hub, socket } = await inCall()
+    const frame = (length: number) => `{"type":"x","pad":"${'p'.repeat(length - 21)}"}`
+    expect(frame(MAX_FRAME_BYTES)).toHaveLength(MAX_FRAME_BYTES)
+    await hub.send('a', frame(MAX_FRAME_BYTES))
+    expect(socket.sent.at(-1)).toHaveLength(MAX_FRAME_BYTES)
+    await expect(hub.send('a', frame(MAX_FRAME_BYTES + 1))).rejects.toBeInstanceOf(InvalidInputError)
+  })
+
+  it('a frame of a call must be a JSON object, small enough with the id added, of a call this tab holds', async () => {
+    const { hub } = await inCall()
+    for (const text of ['not json', '[1]', 'null', '"text"']) await expect(hub.sessionSend('a', 7, text)).rejects.toBeInstanceOf(InvalidInputError)
+    const nearLimit = `{"type":"x","pad":"${'p'.repeat(MAX_FRAME_BYTES - 21)}"}`
+    await expect(hub.sessionSend('a', 7, nearLimit)).rejects.toBeInstanceOf(InvalidInputError)
+    await expect(hub.sessionSend('b', 7, '{"type":"x"}')).rejects.toBeInstanceOf(CallNotRingingError)
+    await expect(hub.sessionSend('a', 8, '{"type":"x"}')).rejects.toBeInstanceOf(CallNotRingingError)
+  })
+
+  it('a hang-up is for a call this tab holds; its reason is cut to 100 characters, and an empty one says hangup', async () => {
+    const { hub, socket } = await inCall()
+    await expect(hub.hangup('b', 7, 'x')).rejects.toBeInstanceOf(CallNotRingingError)
+    await expect(hub.hangup('a', 8, 'x')).rejects.toBeInstanceOf(CallNotRingingError)
+    await hub.hangup('a', 7, 'r'.repeat(150))
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 7, reason: 'r'.repeat(100) })
+    hub.track('a', 9)
+    await hub.hangup('a', 9, '')
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 9, reason: 'hangup' })
+  })
+
+  it("the other side's end reason reaches the tab cut to 100 characters", async () => {
+    const { socket, a } = await inCall()
+    socket.receive({ type: 'call_declined', call_log_id: 7, reason: 'b'.repeat(150) })
+    expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'b'.repeat(100) }])
+  })
+
+  it('a tab that is not attached, or has no profile, is refused by name', async () => {
+    const { hub } = await inCall()
+    await expect(hub.send('nobody', '{"type":"x"}')).rejects.toBeInstanceOf(TabNotAttachedError)
+    hub.identify('b', { type: 'signed-out' })
+    await expect(hub.send('b', '{"type":"x"}')).rejects.toBeInstanceOf(HubNotConnectedError)
+  })
+})
+
+describe('remembered and missed calls', () => {
+  it('a call that arrives at or after its expiry does not ring, and a later tab learns it expired', () => {
+    const { clock, factory, tab } = setup()
+    const a = tab('a')
+    acceptSocket(factory.last())
+    factory.last().receive({ ...invite(1), expires_at: new Date(clock.now()).toISOString() })
+    expect(a.ringing()).toEqual([])
+    expect(tab('b').of('snapshot')[0]?.ended).toEqual([{ callLogId: 1, reason: 'expired' }])
+  })
+
+  it('a call declined as busy is remembered as declined', async () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    hub.configure('a', { whenBusy: 'decline' })
+    acceptSocket(factory.last())
+    hub.track('a', 7)
+    factory.last().receive(invite(1))
+    expect(tab('b').of('snapshot')[0]?.ended).toEqual([{ callLogId: 1, reason: 'declined' }])
+  })
+
+  it('keeps the last 20 missed calls: the oldest goes first', () => {
+    const { clock, factory, tab } = setup()
+    const a = tab('a')
+    acceptSocket(factory.last())
+    for (let id = 1; id <= 21; id += 1) {
+      factory.last().receive({ ...invite(id), expires_at: new Date(clock.now() + 1_000).toISOString() })
+      clock.advance(1_000)
+    }
+    expect(a.of('missed').at(-1)?.missed.map((call) => call.callLogId)).toEqual(Array.from({ length: 20 }, (_, index) => index + 2))
+  })
+
+  it('dismissing one missed call keeps the others; an unknown one changes nothing', () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    acceptSocket(factory.last())
+    for (const id of [1, 2]) factory.last().receive({ ...invite(id), expires_at: new Date(clock.now() + 1_000).toISOString() })
+    clock.advance(1_000)
+    const events = a.of('missed').length
+    hub.dismissMissed('a', 5)
+    expect(a.of('missed')).toHaveLength(events)
+    hub.dismissMissed('a', 1)
+    expect(a.of('missed').at(-1)?.missed.map((call) => call.callLogId)).toEqual([2])
+  })
+})
+
+describe('the hub as its host sees it', () => {
+  it('counts tabs, sessions and ringing calls, knows its tabs, lists its sessions, and resends a snapshot on request', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    tab('b')
+    acceptSocket(factory.last())
+    factory.last().receive(invite(1))
+    factory.last().receive(invite(2))
+    expect(hub.counters()).toEqual({ tabs: 2, sessions: 1, ringing: 2 })
+    expect([hub.knows('a'), hub.knows('z')]).toEqual([true, false])
+    expect(hub.sessionKeys()).toEqual(['Tutor:1'])
+    const snapshots = a.of('snapshot').length
+    hub.resync('a')
+    hub.resync('z')
+    expect(a.of('snapshot')).toHaveLength(snapshots + 1)
+    expect(a.of('snapshot').at(-1)?.calls.map((call) => call.callLogId)).toEqual([1, 2])
+  })
+
+  it('a tab attaching with the same token while the socket waits to reconnect does not cut the wait short', () => {
+    const { factory, tab } = setup()
+    tab('a')
+    acceptSocket(factory.last())
+    factory.last().drop()
+    tab('b')
+    expect(factory.sockets).toHaveLength(1)
+  })
+
+  it('a tab attaching offline takes the hub offline', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    acceptSocket(factory.last())
+    hub.attach({ id: 'b', push: () => {} }, {
+      tabId: 'b', identity: alice, online: false, presence: { visible: true, focused: false }, settings: {},
+      interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
+    })
+    expect(a.of('status').at(-1)?.status.type).toBe('offline')
   })
 })
