@@ -291,6 +291,9 @@ export function createHub(deps: HubDeps): Hub {
         }
         reconcile(session, 'was not among the calls the reconnect hook returned')
       },
+      // A `catch`, not the second argument of `then`: what the first callback throws (an answer that is not a
+      // list) must end here too, not as an unhandled rejection.
+    ).catch(
       (error: unknown) => log(`${session.key}: the reconnect hook failed (${error instanceof Error ? error.message : String(error)}): the calls keep ringing until they expire`),
     ).finally(() => {
       if (timer !== null) clock.clearTimeout(timer)

@@ -34,7 +34,8 @@ interface TabOptions {
 function setup() {
   const clock = createFakeClock()
   const factory = socketFactory()
-  const hub = createHub({ createSocket: factory.createSocket, clock, random: () => 0.999_999, log: () => {} })
+  const lines: string[] = []
+  const hub = createHub({ createSocket: factory.createSocket, clock, random: () => 0.999_999, log: (line) => lines.push(line) })
 
   function tab(id: string, options: TabOptions = {}) {
     const events: HubEvent[] = []
@@ -66,7 +67,7 @@ function setup() {
     clock.advance(4_000)
     acceptSocket(factory.last())
   }
-  return { hub, clock, factory, tab, reconnect }
+  return { hub, clock, factory, tab, reconnect, lines }
 }
 
 describe("the page's reconnect hook", () => {
@@ -111,7 +112,7 @@ describe("the page's reconnect hook", () => {
 
   it('a hook that fails, or answers what is not a list, ends nothing: the calls ring until they expire', async () => {
     for (const recover of [async () => Promise.reject(new Error('offline')), async () => 'nope' as unknown as unknown[]]) {
-      const { factory, tab, reconnect } = setup()
+      const { factory, tab, reconnect, lines } = setup()
       const a = tab('a', { recover })
       acceptSocket(factory.last())
       await flush()
@@ -120,6 +121,8 @@ describe("the page's reconnect hook", () => {
       await flush()
       expect(a.ringing()).toEqual(['1'])
       expect(a.settled()).toEqual([])
+      // Said in the log, and nowhere else (no unhandled rejection in the worker).
+      expect(lines.filter((line) => line.includes('the reconnect hook failed'))).toHaveLength(2)
     }
   })
 
