@@ -154,16 +154,21 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
     modal = true, strings, container, avatarBase, requestTimeout = 5_000, ringtone, notifications, debug = false,
     getToken, getActiveRole, fetchMe, socketUrl, apiBase, worker: workerSource, recoverCalls,
-    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend,
+    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend, whenBusy,
   } = options
   const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
-  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend }
+  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend, whenBusy }
   const tabId = newId()
   const listeners: { [E in keyof CallHubEvents]: Set<Listener<CallHubEvents[E]>> } = {
     status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(), message: new Set(), session: new Set(),
   }
   /** Calls in progress in this tab, by call key. */
   const sessions = new Map<string, SessionHandle>()
+  /**
+   * Frames (and ends) of a call that reach the tab before its session object exists: the hub's events and
+   * the answer to `accept` travel on different ports, so the first ICE candidates can overtake the answer.
+   */
+  const early = new Map<string, { frames: string[]; ended: string | null }>()
   const callListeners = new Set<Listener<Invitation[]>>()
   let mirror: Mirror = emptyMirror
   let identity: Identity = { type: 'resolving' }
@@ -296,12 +301,25 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
         emit('settled', event.settled)
         if (event.settled.reason === 'expired') emit('missed', event.settled.invitation)
       } else if (event.type === 'message') emit('message', event.text)
-      else if (event.type === 'call-frame') sessions.get(String(event.callLogId))?.receive(event.text)
-      else if (event.type === 'call-ended') {
-        sessions.get(String(event.callLogId))?.end(event.reason)
-        sessions.delete(String(event.callLogId))
-      } else console.info(`[callhub host] ${event.line}`)
+      else if (event.type === 'call-frame' || event.type === 'call-ended') callEvent(event)
+      else console.info(`[callhub host] ${event.line}`)
     }
+  }
+
+  function callEvent(event: Extract<MirrorEvent, { type: 'call-frame' | 'call-ended' }>): void {
+    const key = String(event.callLogId)
+    const handle = sessions.get(key)
+    if (handle === undefined) {
+      const kept = early.get(key) ?? { frames: [], ended: null }
+      if (event.type === 'call-frame' && kept.frames.length < 64) kept.frames.push(event.text)
+      if (event.type === 'call-ended') kept.ended = event.reason
+      early.set(key, kept)
+      if (early.size > 16) early.delete(early.keys().next().value!)
+      return
+    }
+    if (event.type === 'call-frame') return handle.receive(event.text)
+    handle.end(event.reason)
+    sessions.delete(key)
   }
 
   function apply(events: HubEvent[]): void {
@@ -412,6 +430,15 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     })
     sessions.set(key, handle)
     emit('session', handle.session)
+    // What came before the session existed, in order, once the page had the chance to listen.
+    const kept = early.get(key)
+    early.delete(key)
+    if (kept !== undefined) {
+      queueMicrotask(() => {
+        for (const text of kept.frames) handle.receive(text)
+        if (kept.ended !== null) callEvent({ type: 'call-ended', callLogId, reason: kept.ended })
+      })
+    }
     return handle.session
   }
 

@@ -15,6 +15,8 @@ export interface DialogStrings {
   decline: string
   /** The dialog's heading under the caller's name. */
   incoming: (invitation: Invitation) => string
+  /** The heading instead, for a call that arrives while another is in progress (call waiting: no ringtone). */
+  waiting: (invitation: Invitation) => string
   /** The dialog's accessible name; must contain the caller's name. */
   label: (invitation: Invitation) => string
   /** Read out by screen readers when a call arrives (the dialog does not take focus). */
@@ -43,6 +45,7 @@ export const defaultStrings: DialogStrings = {
   accept: 'Accept',
   decline: 'Decline',
   incoming: (call) => `Incoming ${call.callType} call`,
+  waiting: (call) => `Call waiting: ${call.callType} call`,
   label: (call) => `Incoming ${call.callType} call from ${call.from.name}`,
   announce: (call) => `Incoming ${call.callType} call from ${call.from.name}. Press Alt+Shift+C to answer or decline.`,
   connecting: 'Connecting…',
@@ -260,7 +263,7 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     })
     const name = element('p', 'name', invitation.from.name)
     name.dir = 'auto'
-    const what = element('p', 'what', strings.incoming(invitation))
+    const what = element('p', 'what', invitation.waiting === true ? strings.waiting(invitation) : strings.incoming(invitation))
     const count = element('span', 'count')
     what.append(count)
     const text = element('div', 'text')
