@@ -13,11 +13,10 @@ import { isObject, profileKey } from '../protocol/wire'
 import type { CallLogId, Invitation } from '../protocol/wire'
 import { retryDelay } from '../core/backoff'
 import { newId } from '../core/ids'
-import { OUTBOX_WAIT } from '../core/connection'
-import { createAttention } from '../ui/attention'
+import { OUTBOX_WAIT } from '../core/limits'
 import type { Sound } from '../ui/attention'
-import { createDialogLayer, defaultStrings } from '../ui/dialog'
-import type { DialogLayer, DialogStrings } from '../ui/dialog'
+import type { DialogStrings } from '../ui/dialog'
+import type { Ui } from '../ui'
 import { identityKeys, resolveIdentity } from './identity'
 import type { IdentityOptions, ResolvedIdentity } from './identity'
 import { createLink, holdTabLock } from './link'
@@ -186,8 +185,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   if (typeof SharedWorker === 'undefined') fallBack('this browser has no SharedWorker')
   let status: Status = computeStatus()
   let interests: Interests = { messages: false, debug, recover: recoverCalls !== undefined }
-  let dialogs: DialogLayer | null = null
-  let attention: ReturnType<typeof createAttention> | null = null
+  /** The dialog and the ringtone, loaded once the hub is up (or a call arrives): null until then. */
+  let ui: Ui | null = null
+  let uiLoading: Promise<void> | null = null
 
 
   /** Runs the hub in this page from now on: elected among the tabs where it can be, else for this tab alone. */
@@ -297,7 +297,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     for (const event of emitted) {
       if (event.type === 'invitation') emit('invitation', event.invitation)
       else if (event.type === 'settled') {
-        dialogs?.notice(event.settled)
+        ui?.notice(event.settled)
         emit('settled', event.settled)
         if (event.settled.reason === 'expired') emit('missed', event.settled.invitation)
       } else if (event.type === 'message') emit('message', event.text)
@@ -331,8 +331,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function render(): void {
-    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
-    dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
+    if (ui === null) {
+      if (mirror.calls.size > 0 || mirror.missed.length > 0) loadUi()
+      return
+    }
+    ui.render({ calls: mirror.calls, missed: mirror.missed, ringer: mirror.ringer, anyVisible: mirror.anyVisible, sound })
   }
 
   function linkChanged(state: LinkState): void {
@@ -345,7 +348,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       updateStatus()
       return
     }
-    if (state.type === 'attached') toldHost = hostIdentity()
+    if (state.type === 'attached') {
+      toldHost = hostIdentity()
+      loadUi()
+    }
     else if (mirror.ringer) {
       // Until a host elects a ringer again, this tab stays quiet.
       mirror = { ...mirror, ringer: false }
@@ -500,27 +506,29 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     void refresh()
   }
 
-  try {
-    if (modal) {
-      dialogs = createDialogLayer({
-        onAccept: accept,
-        onDecline: decline,
-        onDismissMissed: (callLogId) => link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId)),
-        strings,
-        container,
-        avatarBase: avatarBase ?? apiBase,
-      })
-    }
-    attention = createAttention({
-      ringtone,
-      notifications,
-      titleText: strings?.title ?? defaultStrings.title,
-      notificationTitle: strings?.notification ?? defaultStrings.notification,
-      onSound: (next) => {
-        sound = next
+  /** Loads the dialog and the attention code; a page that never has a profile never loads them. */
+  function loadUi(): void {
+    if (uiLoading !== null || closed) return
+    uiLoading = import('../ui').then(
+      ({ createUi }) => {
+        if (closed) return
+        ui = createUi({
+          modal, strings, container, ringtone, notifications, avatarBase: avatarBase ?? apiBase,
+          onAccept: accept,
+          onDecline: decline,
+          onDismissMissed: (callLogId) => link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId)),
+          onSound: (next) => {
+            sound = next
+            render()
+          },
+        })
         render()
       },
-    })
+      (error: unknown) => console.error('[callhub] could not load the dialog:', error),
+    )
+  }
+
+  try {
     addEventListener('storage', onStorage)
     addEventListener('callhub:identity', onIdentity)
     addEventListener('online', onNetwork)
@@ -614,8 +622,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       tabLock.release()
       for (const handle of sessions.values()) handle.end('closed')
       sessions.clear()
-      attention?.dispose()
-      dialogs?.dispose()
+      ui?.dispose()
       mirror = { ...emptyMirror, status: { ...mirror.status, ...none } }
       updateStatus()
     },

@@ -18,7 +18,7 @@ import type { AttachRequest, Attached, HubApi, HubEvent, HubStatus, TabIdentity 
 import { profileKey } from '../protocol/wire'
 import type { CallLogId } from '../protocol/wire'
 import type { Clock, SocketLike, Timer } from './connection'
-import { OUTBOX_WAIT } from './connection'
+import { OUTBOX_WAIT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT } from './limits'
 import { createDelivery } from './delivery'
 import type { Delivery } from './delivery'
 import { createHub } from './hub'
@@ -49,9 +49,7 @@ export interface HostDeps {
   protocol?: number
 }
 
-/** How often tabs ping a host that cannot watch their Web Locks, and how long a silent tab is kept. */
-export const TAB_PING_INTERVAL = 5_000
-export const TAB_SILENCE_LIMIT = 20_000
+export { TAB_PING_INTERVAL, TAB_SILENCE_LIMIT } from './limits'
 /** A relayed request waits this long for the owner's answer (plus the backend's time for answers and frames). */
 export const RELAY_TIMEOUT = 5_000
 /** An owner whose own tabs of a profile are all gone hands the socket to a host that has some, after this. */

@@ -26,7 +26,8 @@ const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>
 export function startCalls(hub: CallHub, placeCall: (body: Record<string, unknown>) => Promise<{ call_log_id: number }>): (target: string, callType: 'voice' | 'video') => Promise<void> {
   // The callee's side: a call answered in this tab, from the dialog's Accept or from `hub.accept`.
   hub.on('session', (session) => {
-    if (session.invitation !== null) void answer(session)
+    // A call placed without an offer (from the API, say) has no media to answer: it is just accepted.
+    if (session.invitation !== null && session.invitation.offer !== null) void answer(session)
   })
 
   async function answer(session: CallSession): Promise<void> {
