@@ -30,6 +30,8 @@ test('without SharedWorker, three tabs elect one to hold the one socket and a ca
   await expectOpen(tabs)
   for (const tab of tabs) expect(await statusOf(tab)).toMatchObject({ mode: 'leader-tab', modeReason: 'this browser has no SharedWorker' })
   await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1 })
+  // The only socket so far: the tabs did not each try before one was elected.
+  expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': 1 })
   const bob = await api.login('bob')
   const before = await api.call(bob, 'Tutor:1')
   await expectRingingCalls(tabs, [before.call_log_id], 'Bob Bekele')
