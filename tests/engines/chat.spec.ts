@@ -50,11 +50,14 @@ test('the demo chat widget runs on hub.socket(): a message typed in one tab reac
   expect(await api.stats()).toEqual({ 'Tutor:1': 1, 'Student:1': 1 })
 
   for (const tab of everyone) await tab.evaluate(recordChatStates)
+  const before = (await api.totals()).authenticated
   await api.drop()
   // The facade's `close` and then `open`, as a WebSocket the widget would have replaced itself.
   for (const tab of everyone) await expect.poll(() => chatStatesShown(tab)).toEqual(['reconnecting…', 'connected'])
   await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1, 'Student:1': 1 })
-  expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': 2, 'Student:1': 2 })
+  // One new socket per profile, counted from before the drop: on a loaded machine a host may give up on a
+  // connect slower than its 10 s timeouts and try again, which the server counts too.
+  expect((await api.totals()).authenticated).toEqual({ 'Tutor:1': before['Tutor:1']! + 1, 'Student:1': before['Student:1']! + 1 })
 
   await sendChat(bob[1]!, 'Alice Abebe (tutor)', 'Hello Alice, still there?')
   for (const tab of everyone) await expect.poll(() => chatLog(tab)).toEqual(['Alice Abebe: Hello Bob', 'Bob Bekele: Hello Alice, still there?'])
