@@ -313,8 +313,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function render(): void {
-    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
+    // The dialog first: it is what a person needs to answer, whatever the ringtone or the title do.
     dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
+    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
   }
 
   function linkChanged(state: LinkState): void {
