@@ -3,7 +3,9 @@
  * relative avatars, a phone-width screen, and missed calls shared by a profile's tabs.
  */
 import type { BrowserContext, Page } from '@playwright/test'
-import { dialogFrom, expect, expectOpen, test } from './fixtures'
+import { demoDir } from '../../server/build'
+import { startServer } from '../../server/server'
+import { createApi, dialogFrom, expect, expectOpen, newSignedInContext, test } from './fixtures'
 import type { Api } from './fixtures'
 
 interface LongTask {
@@ -176,4 +178,105 @@ test.describe('caller names', () => {
     await expect(dialog.locator('.name')).toHaveText('Unknown caller')
     await expect(tab!.getByRole('alert').filter({ hasText: 'Incoming voice call from Unknown caller' })).toBeAttached()
   })
+})
+
+/** A free port on 127.0.0.1, for a server whose allowed origins must name its own port. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/** Waits until the avatar of the dialog from `caller` has loaded, and returns its URL. */
+async function loadedAvatar(page: Page, caller: string): Promise<string> {
+  const avatar = dialogFrom(page, caller).locator('img')
+  await expect.poll(() => avatar.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth > 0)).toBe(true)
+  return avatar.evaluate((image: HTMLImageElement) => image.currentSrc)
+}
+
+test.describe('relative avatars load from the backend, not the page', () => {
+  test('from avatarBase', async ({ signedIn, openTabs, api, server }) => {
+    // Another name for the same server: the page is on 127.0.0.1, the avatars on tutorly.test (chromium.ts).
+    const backend = server.url.replace('127.0.0.1', 'tutorly.test')
+    const alice = await signedIn('alice', { avatarBase: backend })
+    const requested: string[] = []
+    alice.on('request', (request) => void (request.url().includes('/avatars/') && requested.push(request.url())))
+    const [tab] = await openTabs(alice, 1)
+    await expectOpen([tab!])
+    await api.call(await api.login('bob'), 'Tutor:1')
+    expect(await loadedAvatar(tab!, 'Bob Bekele')).toBe(`${backend}/avatars/bob.svg`)
+    expect(requested).toEqual([`${backend}/avatars/bob.svg`])
+  })
+
+  test('from apiBase, when there is no avatarBase', async ({ browser, pageErrors }) => {
+    // A backend on another origin, which allows the pages' origin by CORS (README, "A backend on another origin").
+    const port = await freePort()
+    const pages = `http://127.0.0.1:${port}`
+    const backend = `http://tutorly.test:${port}`
+    const server = await startServer({ port, staticDir: demoDir, corsOrigins: [pages], log: () => {} })
+    try {
+      const api = createApi(server.url)
+      const alice = await newSignedInContext(browser, pages, await api.login('alice'), { apiBase: backend })
+      const requested: string[] = []
+      alice.on('request', (request) => void (request.url().includes('/avatars/') && requested.push(request.url())))
+      const tab = await alice.newPage()
+      tab.on('pageerror', (error) => pageErrors.push(error.message))
+      await tab.goto('/')
+      await expectOpen([tab])
+      await api.call(await api.login('bob'), 'Tutor:1')
+      expect(await loadedAvatar(tab, 'Bob Bekele')).toBe(`${backend}/avatars/bob.svg`)
+      expect(requested).toEqual([`${backend}/avatars/bob.svg`])
+      expect(pageErrors).toEqual([])
+      await alice.close()
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+test('at phone width (390 × 844) the page keeps its header usable while a call rings, and Accept is in view', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const [tab] = await openTabs(alice, 1)
+  await tab!.setViewportSize({ width: 390, height: 844 })
+  await expectOpen([tab!])
+  const bob = await api.login('bob')
+  const { call_log_id } = await api.call(bob, 'Tutor:1')
+  const dialog = dialogFrom(tab!, 'Bob Bekele')
+  await expect(dialog.getByRole('button', { name: 'Accept' })).toBeInViewport()
+  await expect(dialog.getByRole('button', { name: 'Decline' })).toBeInViewport()
+  // A click the dialog would intercept fails here (Playwright checks what is under the pointer).
+  await tab!.getByRole('banner').getByRole('link', { name: 'Tutor profile' }).click({ timeout: 10_000 })
+  await expect(tab!).toHaveURL(/\/tutor\.html$/)
+  await expect(dialog.getByRole('button', { name: 'Accept' })).toBeInViewport()
+  await dialog.getByRole('button', { name: 'Accept' }).click()
+  await expect.poll(() => api.callStatus(bob, call_log_id)).toBe('accepted')
+})
+
+test("a missed call is one notice in each of the profile's tabs, also in a tab opened later, and dismissing it anywhere dismisses it everywhere", async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice')
+  const tabs = await openTabs(alice, 2)
+  await expectOpen(tabs)
+  await api.call(await api.login('bob'), 'Tutor:1', { expires_in: 1 })
+  await api.call(await api.login('carol'), 'Tutor:1', { expires_in: 1 })
+  const missed = (tab: Page) => tab.getByRole('status').filter({ hasText: /^Missed call from/ })
+  for (const tab of tabs) {
+    await expect(tab.getByRole('dialog')).toHaveCount(0)
+    await expect(missed(tab)).toHaveText([/Carol Chala/, /Bob Bekele/])
+  }
+  const [late] = await openTabs(alice, 1)
+  tabs.push(late!)
+  await expectOpen([late!])
+  await expect(missed(late!)).toHaveText([/Carol Chala/, /Bob Bekele/])
+
+  await missed(tabs[0]!).filter({ hasText: 'Bob Bekele' }).getByRole('button', { name: 'Dismiss' }).click()
+  for (const tab of tabs) await expect(missed(tab)).toHaveText([/Carol Chala/])
+  await missed(late!).getByRole('button', { name: 'Dismiss' }).click()
+  for (const tab of tabs) {
+    await expect(missed(tab)).toHaveCount(0)
+    expect(await tab.evaluate(() => window.callHub.missed.length)).toBe(0)
+  }
 })
