@@ -313,9 +313,18 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function render(): void {
-    // The dialog first: it is what a person needs to answer, whatever the ringtone or the title do.
-    dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
-    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
+    // The dialog first: it is what a person needs to answer, whatever the ringtone or the title do. Neither
+    // may throw into the host's delivery: the page's listeners still hear of every call.
+    try {
+      dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
+    } catch (error) {
+      console.error('[callhub] the dialog could not render:', error)
+    }
+    try {
+      attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
+    } catch (error) {
+      console.error('[callhub] the ringtone, title or notification failed:', error)
+    }
   }
 
   function linkChanged(state: LinkState): void {
