@@ -286,3 +286,23 @@ test("a missed call is one notice in each of the profile's tabs, also in a tab o
     expect(await tab.evaluate(() => window.callHub.missed.length)).toBe(0)
   }
 })
+
+test('a page with its own dialog reads the ringing and the missed calls as stores: at once, then on each change, a dismissal in another tab included', async ({ signedIn, openTabs, api }) => {
+  const alice = await signedIn('alice', { modal: false })
+  const tabs = await openTabs(alice, 2)
+  await expectOpen(tabs)
+  type Seen = { calls: string[][]; missed: string[][] }
+  const seen = () => tabs[0]!.evaluate(() => (window as unknown as { seen: Seen }).seen)
+  await tabs[0]!.evaluate(() => {
+    const seen: Seen = { calls: [], missed: [] }
+    window.callHub.subscribeCalls((calls) => seen.calls.push(calls.map((call) => call.from.name)))
+    window.callHub.subscribeMissed((missed) => seen.missed.push(missed.map((call) => call.from.name)))
+    Object.assign(window, { seen })
+  })
+  expect(await seen()).toEqual({ calls: [[]], missed: [[]] })
+  await api.call(await api.login('bob'), 'Tutor:1', { expires_in: 1 })
+  await expect.poll(seen).toEqual({ calls: [[], ['Bob Bekele'], []], missed: [[], ['Bob Bekele']] })
+  await tabs[1]!.evaluate(() => window.callHub.dismissMissed(window.callHub.missed[0]!.callLogId))
+  await expect.poll(seen).toEqual({ calls: [[], ['Bob Bekele'], []], missed: [[], ['Bob Bekele'], []] })
+  await expect(tabs[0]!.locator('callhub-dialogs')).toHaveCount(0)
+})
