@@ -101,6 +101,11 @@ export interface CallHub {
   subscribe(listener: (status: Status) => void): () => void
   /** Calls back at once with the ringing calls, then whenever they change. Returns the unsubscribe. */
   subscribeCalls(listener: (calls: Invitation[]) => void): () => void
+  /**
+   * Calls back at once with the missed calls not yet dismissed, then whenever they change (a call rang out,
+   * or any tab of the profile dismissed one). Returns the unsubscribe.
+   */
+  subscribeMissed(listener: (missed: readonly Invitation[]) => void): () => void
   /** Returns the unsubscribe. */
   on<E extends keyof CallHubEvents>(event: E, listener: (value: CallHubEvents[E]) => void): () => void
   /**
@@ -169,6 +174,7 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
    */
   const early = new Map<string, { frames: string[]; ended: string | null }>()
   const callListeners = new Set<Listener<Invitation[]>>()
+  const missedListeners = new Set<Listener<readonly Invitation[]>>()
   let mirror: Mirror = emptyMirror
   let identity: Identity = { type: 'resolving' }
   let resolving = 0
@@ -273,6 +279,16 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     }
   }
 
+  function tellStore<T>(store: Set<Listener<T>>, value: T, what: string): void {
+    for (const listener of [...store]) {
+      try {
+        listener(value)
+      } catch (error) {
+        console.error(`[callhub] a ${what} listener threw:`, error)
+      }
+    }
+  }
+
   function updateStatus(): void {
     const next = computeStatus()
     if (sameStatus(next, status)) return
@@ -284,16 +300,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   function publish(before: Mirror, emitted: MirrorEvent[]): void {
     updateStatus()
     render()
-    if (mirror.calls !== before.calls) {
-      const calls = [...mirror.calls.values()]
-      for (const listener of [...callListeners]) {
-        try {
-          listener(calls)
-        } catch (error) {
-          console.error('[callhub] a calls listener threw:', error)
-        }
-      }
-    }
+    if (mirror.calls !== before.calls && callListeners.size > 0) tellStore(callListeners, [...mirror.calls.values()], 'calls')
+    // A snapshot brings a new array each time: only a different list is news.
+    if (!sameCalls(mirror.missed, before.missed)) tellStore(missedListeners, mirror.missed, 'missed')
     for (const event of emitted) {
       if (event.type === 'invitation') emit('invitation', event.invitation)
       else if (event.type === 'settled') {
@@ -571,6 +580,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       listener([...mirror.calls.values()])
       return () => void callListeners.delete(listener)
     },
+    subscribeMissed(listener) {
+      missedListeners.add(listener)
+      listener(mirror.missed)
+      return () => void missedListeners.delete(listener)
+    },
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>
       set.add(listener)
@@ -628,6 +642,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     },
   }
   return hub
+}
+
+function sameCalls(a: readonly Invitation[], b: readonly Invitation[]): boolean {
+  return a === b || (a.length === b.length && a.every((call, index) => call.callLogId === b[index]!.callLogId))
 }
 
 function sameStatus(a: Status, b: Status): boolean {

@@ -48,8 +48,18 @@ export function createUi(options: UiOptions): Ui {
   })
   return {
     render(view) {
-      attention.update({ ringer: view.ringer, anyVisible: view.anyVisible, calls: view.calls })
-      dialogs?.render({ calls: view.calls.values(), missed: view.missed, ringer: view.ringer, sound: view.sound })
+      // The dialog first: it is what a person needs to answer, whatever the ringtone or the title do. Neither
+      // may throw into the host's delivery: the page's listeners still hear of every call.
+      try {
+        dialogs?.render({ calls: view.calls.values(), missed: view.missed, ringer: view.ringer, sound: view.sound })
+      } catch (error) {
+        console.error('[callhub] the dialog could not render:', error)
+      }
+      try {
+        attention.update({ ringer: view.ringer, anyVisible: view.anyVisible, calls: view.calls })
+      } catch (error) {
+        console.error('[callhub] the ringtone, title or notification failed:', error)
+      }
     },
     notice: (settled) => dialogs?.notice(settled),
     dispose() {

@@ -43,6 +43,9 @@ test('the widget sees the shared socket drop and come back (close, then open), a
   })
   await api.drop()
   await expect.poll(() => bob!.evaluate(() => (window as unknown as { seen: string[] }).seen)).toEqual(['close', 'open'])
+  // Chat is relayed, not stored: alice's socket must be back too before a message can reach her.
+  await expect(alice!.locator('#chat .chat-state')).toHaveText('connected')
+  await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1, 'Student:1': 1 })
   await sendChat(bob!, 'Alice Abebe (tutor)', 'after the drop')
   await expect(chatLog(alice!).getByRole('listitem')).toHaveText(['Bob Bekele: after the drop'])
 })

@@ -8,5 +8,7 @@ declare global {
     chatWebSocket?: HubSocket
     /** The demo's call in progress (demo/call.ts). */
     demoCall?: { pc: RTCPeerConnection; session: CallSession; inboundBytes(): Promise<number> } | null
+    /** The script-tag build's global, on the bare page (bare-page.ts). */
+    CallHub: typeof import('../../client/global')
   }
 }
