@@ -41,6 +41,10 @@ export interface ContextSetup {
   probeScript: string
   /** Options as code, so that functions (dialog strings) survive; evaluated before the page's scripts. */
   options: string
+  /** `localStorage.active_role`, for a user whose first role is not the profile wanted. */
+  activeRole?: string
+  /** Removes `SharedWorker` before any script runs, as a browser without it: callhub falls back to `leader-tab`. */
+  withoutSharedWorker?: boolean
 }
 
 /**
@@ -57,9 +61,13 @@ export async function newBenchContext(browser: Browser, setup: ContextSetup): Pr
   // Reduced motion: the dialog appears without its 180 ms entrance (from transparent), so the first frame
   // that has it shows it, and no animation renders frames as fast as the CPU allows (no frame-rate limit).
   const context = await browser.newContext({ baseURL: setup.baseURL, reducedMotion: 'reduce' })
+  // The probe comes last: it looks for SharedWorker to know whether to track the page's sockets.
+  const removeSharedWorker = setup.withoutSharedWorker === true ? "Reflect.deleteProperty(window, 'SharedWorker');" : ''
+  const setRole = setup.activeRole === undefined ? '' : `localStorage.setItem('active_role', ${JSON.stringify(setup.activeRole)})`
   await context.addInitScript({
-    content: `window.callHubOptions = ${setup.options};
-try { localStorage.setItem('token', ${JSON.stringify(setup.token)}) } catch {}
+    content: `${removeSharedWorker}
+window.callHubOptions = ${setup.options};
+try { localStorage.setItem('token', ${JSON.stringify(setup.token)}); ${setRole} } catch {}
 ${setup.probeScript}`,
   })
   context.on('page', (page) => {
@@ -76,9 +84,17 @@ export async function openTabs(context: BrowserContext, path: string, count: num
   return pages
 }
 
-/** The demo user whose profile each comparator signs in to, so their sockets are told apart on the server. */
-export const comparatorUsers: Record<Comparator, { username: string; profileKey: string }> = {
+/**
+ * The demo profile each comparator signs in to, so their sockets are told apart on the server and
+ * `/api/dev/send` reaches only its tabs. `leader-tab` is alice again, as her parent profile.
+ */
+export const comparatorUsers: Record<Comparator, { username: string; profileKey: string; activeRole?: string }> = {
   callhub: { username: 'alice', profileKey: 'Tutor:1' },
+  'leader-tab': { username: 'alice', profileKey: 'Parent:1', activeRole: 'parent' },
   'per-tab': { username: 'carol', profileKey: 'Tutor:2' },
   relay: { username: 'bob', profileKey: 'Student:1' },
 }
+
+/** Who places the calls of the drop and failover measurements (`POST /api/calls`): no comparator's user. */
+export const callerUsername = 'bob'
+

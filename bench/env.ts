@@ -19,6 +19,17 @@ export interface Plan {
   burstRepeats: number
   /** (d) new tabs opened per comparator. */
   newTabRepeats: number
+  /** (i) tabs per comparator, and drops (each followed by a call). */
+  dropTabs: number
+  drops: number
+  /** (j) tabs per comparator, and tabs closed (each followed by a call). */
+  failoverTabs: number
+  failovers: number
+  /** (k) per engine: tabs per comparator, measured and warm-up calls, new tabs opened per comparator. */
+  engineTabs: number
+  engineRounds: number
+  engineWarmupRounds: number
+  engineNewTabs: number
   /** (f) tab open/close cycles, then calls (invitation + cancel). */
   memoryCycles: number
   memoryCalls: number
@@ -34,6 +45,14 @@ export const fullPlan: Plan = {
   burstFrames: 10_000,
   burstRepeats: 3,
   newTabRepeats: 20,
+  dropTabs: 10,
+  drops: 20,
+  failoverTabs: 10,
+  failovers: 20,
+  engineTabs: 10,
+  engineRounds: 40,
+  engineWarmupRounds: 3,
+  engineNewTabs: 10,
   memoryCycles: 200,
   memoryCalls: 10_000,
 }
@@ -48,12 +67,22 @@ export const quickPlan: Plan = {
   burstFrames: 500,
   burstRepeats: 1,
   newTabRepeats: 3,
+  dropTabs: 3,
+  drops: 3,
+  failoverTabs: 3,
+  failovers: 3,
+  engineTabs: 3,
+  engineRounds: 5,
+  engineWarmupRounds: 1,
+  engineNewTabs: 2,
   memoryCycles: 40,
   memoryCalls: 1_200,
 }
 
 export interface BenchEnv {
   plan: Plan
+  /** The reference server's origin. */
+  baseURL: string
   site: BenchSite
   api: ServerApi
   sends: ServerSendClock
@@ -63,13 +92,16 @@ export interface BenchEnv {
   context(comparator: Comparator, options?: Omit<CallHubOptions, 'strings'>): Promise<BrowserContext>
 }
 
-export function createEnv(parts: Omit<BenchEnv, 'context'> & { baseURL: string }): BenchEnv {
-  const { baseURL, ...env } = parts
+export function createEnv(env: Omit<BenchEnv, 'context'>): BenchEnv {
+  const { baseURL } = env
   return {
     ...env,
     async context(comparator, options = {}) {
-      const token = await env.api.login(comparatorUsers[comparator].username)
-      return newBenchContext(env.browser, { baseURL, token, probeScript: env.site.probeScript, options: optionsSource(options) })
+      const { username, activeRole } = comparatorUsers[comparator]
+      return newBenchContext(env.browser, {
+        baseURL, token: await env.api.login(username), probeScript: env.site.probeScript, options: optionsSource(options),
+        activeRole, withoutSharedWorker: comparator === 'leader-tab',
+      })
     },
   }
 }

@@ -13,8 +13,12 @@ import { startServer } from '../server/server'
 import { launchBrowser } from './browser'
 import { createEnv, fullPlan, quickPlan } from './env'
 import { measureBurst } from './measure/burst'
+import { measureDrop } from './measure/drop'
+import { measureEngines } from './measure/engines'
+import { measureFailover } from './measure/failover'
 import { measureLatency } from './measure/latency'
 import { measureMemory } from './measure/memory'
+import { measureMessages } from './measure/messages'
 import { measureNewTab } from './measure/new-tab'
 import { measureSizes } from './measure/size'
 import { measureSockets } from './measure/sockets'
@@ -49,7 +53,7 @@ async function main(): Promise<void> {
   const server = await startServer({ port: 0, staticDir: site.dir, log: () => {} })
   const { browser, debuggingPort } = await launchBrowser()
   try {
-    const env = createEnv({ plan, site, api: createServerApi(server.url), sends, browser, debuggingPort, baseURL: server.url })
+    const env = createEnv({ plan, baseURL: server.url, site, api: createServerApi(server.url), sends, browser, debuggingPort })
     console.log(`callhub bench, ${plan.mode} plan`)
     console.log('(e) sizes')
     const sizes = await measureSizes(libraryDir)
@@ -57,24 +61,35 @@ async function main(): Promise<void> {
     const sockets = await measureSockets(env)
     console.log('(b) fan-out latency')
     const latency = await measureLatency(env)
-    console.log('(c) burst')
-    const burst = await measureBurst(env)
+    console.log('(g) message fan-out')
+    const messages = await measureMessages(env)
+    console.log('(c) burst of invitations')
+    const burst = await measureBurst(env, 'calls')
+    console.log('(h) burst of chat frames')
+    const chatBurst = await measureBurst(env, 'chat')
     console.log('(d) new tab to open')
     const newTab = await measureNewTab(env)
+    console.log('(i) drop → next call ringing')
+    const drop = await measureDrop(env)
+    console.log('(j) tab closed → next call ringing')
+    const failover = await measureFailover(env)
     console.log('(f) worker memory')
     const memory = await measureMemory(env)
+    console.log('(k) per engine')
+    const engines = await measureEngines(env)
     const results: Results = {
       plan,
       environment: {
         date: new Date().toISOString(),
         revision: revision(),
         chromium: browser.version(),
+        engines: engines.map((result) => `${result.engine} ${result.status === 'missing' ? 'missing' : `${result.version ?? '?'}${result.status === 'failed' ? ' (failed)' : ''}`}`).join(', '),
         node: process.version,
         cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
         durationSeconds: Math.round((Date.now() - started) / 1000),
         loadAverage: `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (1 min)`,
       },
-      sockets, latency, burst, newTab, sizes, memory,
+      sockets, latency, burst, newTab, sizes, memory, messages, chatBurst, drop, failover, engines,
     }
     const targets = evaluateTargets(results)
     await writeFile(output, JSON.stringify({ ...results, targets }, null, 2) + '\n')

@@ -1,18 +1,24 @@
 /**
- * (c) A burst of invitations to every tab of callhub and of the raw relay, in turns. The frames are
- * written back to back into the reference server's own socket(s) of the profile, as a backend flushing a
- * queue would: through `/api/dev/send` the server's HTTP handling, not the browser, would set the pace.
- * Frames per second = frames / (the server's first send → the last tab's handler of the last frame).
- * Every tab checks that it saw every sequence number once, in order.
+ * (c) A burst of invitations, and (h) a burst of chat frames, to every tab of each comparator, in turns.
+ * The frames are written back to back into the reference server's own socket(s) of the profile, as a
+ * backend flushing a queue would: through `/api/dev/send` the server's HTTP handling, not the browser,
+ * would set the pace. Frames per second = frames / (the server's first send → the last tab's handler of the
+ * last frame). Every tab checks that it saw every sequence number once, in order.
+ *
+ * Invitations go to callhub (both modes) and the relay; the per-tab design has no shared path to measure.
+ * Chat frames go to those and to the per-tab design with chat open, whose server writes each frame into
+ * every tab's two sockets (the chat socket counts it; the call socket parses it and leaves it).
  */
 import type { BrowserContext, Page } from '@playwright/test'
 import { comparatorUsers, openTabs } from '../browser'
 import type { BenchEnv } from '../env'
-import { callId, cancelFrame, invitationFrame } from '../frames'
+import { callId, cancelFrame, chatFrame, invitationFrame } from '../frames'
 import { now } from '../server-api'
+import { comparatorTags as tags } from '../site'
 import type { Comparator } from '../site'
 import { median } from '../stats'
 import { within } from '../wait'
+import { openChatTabs } from './messages'
 
 export interface BurstRun {
   framesPerSecond: number
@@ -23,7 +29,10 @@ export interface BurstRun {
   serverSendMs: number
 }
 
+export type BurstKind = 'calls' | 'chat'
+
 export interface BurstResult {
+  kind: BurstKind
   comparator: Comparator
   tabs: number
   frames: number
@@ -39,24 +48,29 @@ interface Party {
   runs: BurstRun[]
 }
 
-const burstComparators: Comparator[] = ['callhub', 'relay']
-const tags: Record<Comparator, string> = { callhub: 'h', 'per-tab': 't', relay: 'r' }
+export const burstComparators: Record<BurstKind, Comparator[]> = {
+  calls: ['callhub', 'leader-tab', 'relay'],
+  chat: ['callhub', 'leader-tab', 'per-tab', 'relay'],
+}
 
-export async function measureBurst(env: BenchEnv): Promise<BurstResult[]> {
+export async function measureBurst(env: BenchEnv, kind: BurstKind): Promise<BurstResult[]> {
   const { plan, site, api, sends } = env
   const parties: Party[] = []
   try {
-    for (const comparator of burstComparators) {
+    for (const comparator of burstComparators[kind]) {
       // No dialog: the burst measures delivery, and 10,000 dialogs would measure layout instead.
       const context = await env.context(comparator, { modal: false })
-      parties.push({ comparator, context, tabs: await openTabs(context, site.paths[comparator], plan.burstTabs), runs: [] })
+      const tabs = kind === 'chat'
+        ? await openChatTabs(env, comparator, plan.burstTabs, context)
+        : await openTabs(context, site.paths[comparator], plan.burstTabs)
+      parties.push({ comparator, context, tabs, runs: [] })
     }
 
     async function burst(party: Party, run: number): Promise<void> {
       const key = comparatorUsers[party.comparator].profileKey
-      const prefix = `b${tags[party.comparator]}${run % 10}`
+      const prefix = `${kind === 'calls' ? 'b' : 'c'}${tags[party.comparator]}${run % 10}`
       const ids = Array.from({ length: plan.burstFrames }, (_, seq) => callId(prefix, seq))
-      const frames = ids.map(invitationFrame)
+      const frames = ids.map(kind === 'calls' ? invitationFrame : chatFrame)
       const sockets = await sends.socketsOf(api, key)
       await Promise.all(party.tabs.map((tab) => tab.evaluate(([prefix, total]) => window.benchProbe.expectBurst(prefix, total), [prefix, ids.length] as const)))
       const done = party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.burstDone()))
@@ -75,23 +89,24 @@ export async function measureBurst(env: BenchEnv): Promise<BurstResult[]> {
         outOfOrder: reports.reduce((sum, report) => sum + report.outOfOrder, 0),
         serverSendMs,
       })
-      if (party.comparator === 'callhub') {
+      if (kind === 'calls' && party.comparator !== 'relay') {
         // callhub keeps ringing calls until they end: end them, so the next burst starts from nothing.
         await Promise.all(party.tabs.map((tab) => tab.evaluate(([prefix, total]) => window.benchProbe.expectSettled(prefix, total), [prefix, ids.length] as const)))
         const ended = party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.settledDone()))
         for (const id of ids) for (const socket of sockets) socket.send(cancelFrame(id))
-        await within(120_000, 'callhub: cancelling the burst', Promise.all(ended))
+        await within(120_000, `${party.comparator}: cancelling the burst`, Promise.all(ended))
       }
       sends.forget()
-      console.log(`  (c) ${party.comparator} burst ${run + 1}: ${Math.round(party.runs.at(-1)!.framesPerSecond)} frames/s`)
+      console.log(`  ${kind === 'calls' ? '(c)' : '(h)'} ${party.comparator} burst ${run + 1}: ${Math.round(party.runs.at(-1)!.framesPerSecond)} frames/s`)
     }
 
     for (let run = 0; run < plan.burstRepeats; run += 1) {
-      const order = run % 2 === 0 ? parties : [...parties].reverse()
+      // Rotate who goes first, so no comparator always follows the same one.
+      const order = parties.map((_, turn) => parties[(run + turn) % parties.length]!)
       for (const party of order) await burst(party, run)
     }
     return parties.map((party): BurstResult => ({
-      comparator: party.comparator, tabs: party.tabs.length, frames: plan.burstFrames,
+      kind, comparator: party.comparator, tabs: party.tabs.length, frames: plan.burstFrames,
       framesPerSecond: median(party.runs.map((run) => run.framesPerSecond)), runs: party.runs,
     }))
   } finally {
