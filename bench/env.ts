@@ -17,6 +17,13 @@ export interface Plan {
   burstTabs: number
   burstFrames: number
   burstRepeats: number
+  /**
+   * (c) frames per invitation burst in leader-tab mode: its cost per invitation grows with the calls already
+   * ringing, and a burst of 10,000 takes minutes there (it had not ended after 120 s in the first runs).
+   */
+  leaderTabBurstFrames: number
+  /** (h) chat bursts per comparator (the same tabs and frames as (c)). */
+  chatBurstRepeats: number
   /** (d) new tabs opened per comparator. */
   newTabRepeats: number
   /** (i) tabs per comparator, and drops (each followed by a call). */
@@ -44,6 +51,8 @@ export const fullPlan: Plan = {
   burstTabs: 10,
   burstFrames: 10_000,
   burstRepeats: 3,
+  leaderTabBurstFrames: 2_000,
+  chatBurstRepeats: 1,
   newTabRepeats: 20,
   dropTabs: 10,
   drops: 20,
@@ -66,6 +75,8 @@ export const quickPlan: Plan = {
   burstTabs: 3,
   burstFrames: 500,
   burstRepeats: 1,
+  leaderTabBurstFrames: 500,
+  chatBurstRepeats: 1,
   newTabRepeats: 3,
   dropTabs: 3,
   drops: 3,

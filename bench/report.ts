@@ -158,9 +158,9 @@ const failoverLabels: Record<Comparator, string> = {
 }
 
 function burstTable(results: BurstResult[]): string {
-  return table(['comparator', 'frames/s (median)', 'deliveries/s', 'runs (frames/s)', 'lost', 'out of order', 'server write ms'],
+  return table(['comparator', 'frames', 'frames/s (median)', 'deliveries/s', 'runs (frames/s)', 'lost', 'out of order', 'server write ms'],
     results.map((result) => [
-      result.comparator, Math.round(result.framesPerSecond), Math.round(result.framesPerSecond * result.tabs),
+      result.comparator, result.frames, Math.round(result.framesPerSecond), Math.round(result.framesPerSecond * result.tabs),
       result.runs.map((run) => Math.round(run.framesPerSecond)).join(', '),
       result.runs.reduce((sum, run) => sum + run.lost, 0), result.runs.reduce((sum, run) => sum + run.outOfOrder, 0),
       result.runs.map((run) => Math.round(run.serverSendMs)).join(', '),
@@ -205,7 +205,7 @@ export function renderMarkdown(results: Results, targets: Target[]): string {
     table(['comparator', 'handler, every tab', 'handler, last tab', 'dialog rendered', 'samples'],
       results.latency.results.map((result) => [result.comparator, triple(result.handler), triple(result.lastTab), triple(result.visible), result.handler.samples])),
     `Clocks: every page reading fell within ${round(results.latency.clock.worstOutside, 2)} ms of the bench's bracket (${results.latency.clock.samples} samples).`,
-    `## (c) Burst: ${plan.burstFrames} invitations to ${results.burst[0]?.tabs} tabs (no dialog)`,
+    `## (c) Burst of invitations to ${results.burst[0]?.tabs} tabs (no dialog), median of ${plan.burstRepeats}`,
     burstTable(results.burst),
     `## (d) New tab to \`open\`, ms (p50 / p95 / p99), ${plan.newTabRepeats} tabs each`,
     table(['comparator', 'from navigation start', 'from domInteractive'],
@@ -213,7 +213,7 @@ export function renderMarkdown(results: Results, targets: Target[]): string {
     `## (g) Message fan-out, ms from the server's send of a chat frame (p50 / p95 / p99), ${results.messages[0]?.tabs} tabs with chat open, ${plan.latencyRounds} messages each`,
     table(['comparator', 'handler, every tab', 'handler, last tab', 'samples'],
       results.messages.map((result) => [messageLabels[result.comparator], triple(result.handler), triple(result.lastTab), result.handler.samples])),
-    `## (h) Chat burst: ${plan.burstFrames} chat frames to ${results.chatBurst[0]?.tabs} tabs with chat open`,
+    `## (h) Chat burst: ${plan.burstFrames} chat frames to ${results.chatBurst[0]?.tabs} tabs with chat open, ${plan.chatBurstRepeats === 1 ? 'one run' : `median of ${plan.chatBurstRepeats}`}`,
     burstTable(results.chatBurst),
     `## (i) Drop → next call ringing in every tab, ms (p50 / p95 / p99 over ${plan.drops} drops), ${results.drop[0]?.tabs} tabs each, default options`,
     table(['comparator', 'drop → ringing in the last tab', 'samples'],

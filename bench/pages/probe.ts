@@ -27,8 +27,9 @@ export interface CallRecord {
 
 export interface BurstReport {
   received: number
-  /** Frames that did not carry the next expected sequence number (a loss or a reordering). */
+  /** Frames older than one already received (reordered or doubled); losses show in `received`. */
   outOfOrder: number
+  /** When the last frame arrived. */
   lastAt: number | null
 }
 
@@ -55,8 +56,11 @@ export interface Probe {
   /** Counts invitations or messages `${prefix}${seq}` for seq 0…total-1 instead of recording each. */
   expectBurst(prefix: string, total: number): void
   burst(): BurstReport
-  /** Resolves once every frame of the expected burst has arrived. */
-  burstDone(): Promise<BurstReport>
+  /**
+   * Resolves once every frame of the expected burst has arrived, or once none has arrived for `stallMs`
+   * (frames were lost: the report says how many arrived).
+   */
+  burstDone(stallMs: number): Promise<BurstReport>
   /** Counts settled calls `${prefix}…` from now on instead of recording each. */
   expectSettled(prefix: string, count: number): void
   /** Resolves once `count` calls of the expected prefix have settled. */
@@ -120,12 +124,11 @@ function installProbe(page: BenchWindow): Probe {
     if (burst === null || !id.startsWith(burst.prefix)) return false
     const seq = Number(id.slice(burst.prefix.length))
     burst.received += 1
-    if (seq !== burst.next) burst.outOfOrder += 1
-    burst.next = seq + 1
-    if (burst.received === burst.total) {
-      burst.lastAt = at
-      burst.done()
-    }
+    // A gap is a loss (counted from `received`); a frame older than one already seen was reordered or doubled.
+    if (seq < burst.next) burst.outOfOrder += 1
+    burst.next = Math.max(burst.next, seq + 1)
+    burst.lastAt = at
+    if (burst.received === burst.total) burst.done()
     return true
   }
 
@@ -184,11 +187,26 @@ function installProbe(page: BenchWindow): Probe {
       const { received = 0, outOfOrder = 0, lastAt = null } = burst ?? {}
       return { received, outOfOrder, lastAt }
     },
-    burstDone() {
+    burstDone(stallMs) {
       const current = burst
       if (current === null) return Promise.reject(new Error('[bench] no burst expected'))
       if (current.received === current.total) return Promise.resolve(probe.burst())
-      return new Promise((resolve) => (current.done = () => resolve(probe.burst())))
+      return new Promise((resolve) => {
+        // Checked on a slow interval rather than a timer reset per frame, which would cost every frame.
+        let seen = current.received
+        let quietSince = now()
+        const watch = setInterval(() => {
+          if (current.received !== seen) {
+            seen = current.received
+            quietSince = now()
+          } else if (now() - quietSince > stallMs) finish()
+        }, 250)
+        const finish = () => {
+          clearInterval(watch)
+          resolve(probe.burst())
+        }
+        current.done = finish
+      })
     },
     expectSettled(prefix, count) {
       settledCount = { prefix, remaining: count, done: () => {} }
