@@ -18,10 +18,12 @@ export interface Plan {
   burstFrames: number
   burstRepeats: number
   /**
-   * (c) frames per invitation burst in leader-tab mode: its cost per invitation grows with the calls already
-   * ringing, and a burst of 10,000 takes minutes there (it had not ended after 120 s in the first runs).
+   * (c) frames per invitation burst in leader-tab mode, and its bursts: its cost per invitation grows with
+   * the calls already ringing, and a burst of 10,000 takes minutes there (it had not ended after 120 s in
+   * the first runs; 2,000 took 12 s, and as long again to cancel).
    */
   leaderTabBurstFrames: number
+  leaderTabBursts: number
   /** (h) chat bursts per comparator (the same tabs and frames as (c)). */
   chatBurstRepeats: number
   /** (d) new tabs opened per comparator. */
@@ -52,6 +54,7 @@ export const fullPlan: Plan = {
   burstFrames: 10_000,
   burstRepeats: 3,
   leaderTabBurstFrames: 2_000,
+  leaderTabBursts: 1,
   chatBurstRepeats: 1,
   newTabRepeats: 20,
   dropTabs: 10,
@@ -59,9 +62,9 @@ export const fullPlan: Plan = {
   failoverTabs: 10,
   failovers: 20,
   engineTabs: 10,
-  engineRounds: 40,
+  engineRounds: 30,
   engineWarmupRounds: 3,
-  engineNewTabs: 10,
+  engineNewTabs: 8,
   memoryCycles: 200,
   memoryCalls: 10_000,
 }
@@ -76,6 +79,7 @@ export const quickPlan: Plan = {
   burstFrames: 500,
   burstRepeats: 1,
   leaderTabBurstFrames: 500,
+  leaderTabBursts: 1,
   chatBurstRepeats: 1,
   newTabRepeats: 3,
   dropTabs: 3,

@@ -205,7 +205,7 @@ export function renderMarkdown(results: Results, targets: Target[]): string {
     table(['comparator', 'handler, every tab', 'handler, last tab', 'dialog rendered', 'samples'],
       results.latency.results.map((result) => [result.comparator, triple(result.handler), triple(result.lastTab), triple(result.visible), result.handler.samples])),
     `Clocks: every page reading fell within ${round(results.latency.clock.worstOutside, 2)} ms of the bench's bracket (${results.latency.clock.samples} samples).`,
-    `## (c) Burst of invitations to ${results.burst[0]?.tabs} tabs (no dialog), median of ${plan.burstRepeats}`,
+    `## (c) Burst of invitations to ${results.burst[0]?.tabs} tabs (no dialog), median of ${plan.burstRepeats} (leader-tab: ${plan.leaderTabBursts} of ${plan.leaderTabBurstFrames})`,
     burstTable(results.burst),
     `## (d) New tab to \`open\`, ms (p50 / p95 / p99), ${plan.newTabRepeats} tabs each`,
     table(['comparator', 'from navigation start', 'from domInteractive'],
