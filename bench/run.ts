@@ -55,28 +55,26 @@ async function main(): Promise<void> {
   try {
     const env = createEnv({ plan, baseURL: server.url, site, api: createServerApi(server.url), sends, browser, debuggingPort })
     console.log(`callhub bench, ${plan.mode} plan`)
-    console.log('(e) sizes')
-    const sizes = await measureSizes(libraryDir)
-    console.log('(a) sockets against tabs')
-    const sockets = await measureSockets(env)
-    console.log('(b) fan-out latency')
-    const latency = await measureLatency(env)
-    console.log('(g) message fan-out')
-    const messages = await measureMessages(env)
-    console.log('(c) burst of invitations')
-    const burst = await measureBurst(env, 'calls')
-    console.log('(h) burst of chat frames')
-    const chatBurst = await measureBurst(env, 'chat')
-    console.log('(d) new tab to open')
-    const newTab = await measureNewTab(env)
-    console.log('(i) drop → next call ringing')
-    const drop = await measureDrop(env)
-    console.log('(j) tab closed → next call ringing')
-    const failover = await measureFailover(env)
-    console.log('(f) worker memory')
-    const memory = await measureMemory(env)
-    console.log('(k) per engine')
-    const engines = await measureEngines(env)
+    // Seconds per measurement, reported with the results: the full run must stay well under 15 minutes.
+    const seconds: string[] = []
+    const step = async <T>(label: string, measure: () => Promise<T>): Promise<T> => {
+      console.log(label)
+      const from = Date.now()
+      const result = await measure()
+      seconds.push(`${label.slice(0, 3)} ${Math.round((Date.now() - from) / 1000)}`)
+      return result
+    }
+    const sizes = await step('(e) sizes', () => measureSizes(libraryDir))
+    const sockets = await step('(a) sockets against tabs', () => measureSockets(env))
+    const latency = await step('(b) fan-out latency', () => measureLatency(env))
+    const messages = await step('(g) message fan-out', () => measureMessages(env))
+    const burst = await step('(c) burst of invitations', () => measureBurst(env, 'calls'))
+    const chatBurst = await step('(h) burst of chat frames', () => measureBurst(env, 'chat'))
+    const newTab = await step('(d) new tab to open', () => measureNewTab(env))
+    const drop = await step('(i) drop → next call ringing', () => measureDrop(env))
+    const failover = await step('(j) tab closed → next call ringing', () => measureFailover(env))
+    const memory = await step('(f) worker memory', () => measureMemory(env))
+    const engines = await step('(k) per engine', () => measureEngines(env))
     const results: Results = {
       plan,
       environment: {
@@ -87,6 +85,7 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
         durationSeconds: Math.round((Date.now() - started) / 1000),
+        secondsPerMeasurement: seconds.join(', '),
         loadAverage: `${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (1 min)`,
       },
       sockets, latency, burst, newTab, sizes, memory, messages, chatBurst, drop, failover, engines,
