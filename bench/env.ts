@@ -13,6 +13,8 @@ export interface Plan {
   latencyTabs: number
   latencyRounds: number
   warmupRounds: number
+  /** (g) measured rounds (one message per comparator each), after the same warm-up as (b). */
+  messageRounds: number
   /** (c) tabs per comparator, frames per burst, bursts per comparator. */
   burstTabs: number
   burstFrames: number
@@ -48,23 +50,25 @@ export const fullPlan: Plan = {
   mode: 'full',
   socketTabs: [1, 5, 10, 25, 50],
   latencyTabs: 10,
-  latencyRounds: 200,
+  // Rounds and repeats are sized so that the full run stays well under 15 minutes on two busy cores.
+  latencyRounds: 150,
   warmupRounds: 10,
+  messageRounds: 100,
   burstTabs: 10,
   burstFrames: 10_000,
   burstRepeats: 3,
   leaderTabBurstFrames: 2_000,
   leaderTabBursts: 1,
   chatBurstRepeats: 1,
-  newTabRepeats: 20,
+  newTabRepeats: 12,
   dropTabs: 10,
   drops: 20,
   failoverTabs: 10,
   failovers: 20,
   engineTabs: 10,
-  engineRounds: 30,
+  engineRounds: 20,
   engineWarmupRounds: 3,
-  engineNewTabs: 8,
+  engineNewTabs: 5,
   memoryCycles: 200,
   memoryCalls: 10_000,
 }
@@ -75,6 +79,7 @@ export const quickPlan: Plan = {
   latencyTabs: 3,
   latencyRounds: 15,
   warmupRounds: 3,
+  messageRounds: 15,
   burstTabs: 3,
   burstFrames: 500,
   burstRepeats: 1,

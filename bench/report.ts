@@ -210,7 +210,7 @@ export function renderMarkdown(results: Results, targets: Target[]): string {
     `## (d) New tab to \`open\`, ms (p50 / p95 / p99), ${plan.newTabRepeats} tabs each`,
     table(['comparator', 'from navigation start', 'from domInteractive'],
       results.newTab.map((result) => [newTabLabels[result.comparator], triple(result.fromNavigation), triple(result.fromInteractive)])),
-    `## (g) Message fan-out, ms from the server's send of a chat frame (p50 / p95 / p99), ${results.messages[0]?.tabs} tabs with chat open, ${plan.latencyRounds} messages each`,
+    `## (g) Message fan-out, ms from the server's send of a chat frame (p50 / p95 / p99), ${results.messages[0]?.tabs} tabs with chat open, ${plan.messageRounds} messages each`,
     table(['comparator', 'handler, every tab', 'handler, last tab', 'samples'],
       results.messages.map((result) => [messageLabels[result.comparator], triple(result.handler), triple(result.lastTab), result.handler.samples])),
     `## (h) Chat burst: ${plan.burstFrames} chat frames to ${results.chatBurst[0]?.tabs} tabs with chat open, ${plan.chatBurstRepeats === 1 ? 'one run' : `median of ${plan.chatBurstRepeats}`}`,

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       const from = Date.now()
       const result = await measure()
       seconds.push(`${label.slice(0, 3)} ${Math.round((Date.now() - from) / 1000)}`)
+      console.log(`  ${seconds.at(-1)} s (load ${loadavg()[0]!.toFixed(1)})`)
       return result
     }
     const sizes = await step('(e) sizes', () => measureSizes(libraryDir))

@@ -59,7 +59,7 @@ export async function measureMessages(env: BenchEnv): Promise<MessageLatencyResu
       await within(15_000, `${party.comparator}: message ${messageId} in ${party.tabs.length} tabs`, Promise.all(shown))
     }
 
-    const rounds = plan.warmupRounds + plan.latencyRounds
+    const rounds = plan.warmupRounds + plan.messageRounds
     for (let round = 0; round < rounds; round += 1) {
       for (let turn = 0; turn < parties.length; turn += 1) {
         const party = parties[(round + turn) % parties.length]!
@@ -73,7 +73,7 @@ export async function measureMessages(env: BenchEnv): Promise<MessageLatencyResu
     const results: MessageLatencyResult[] = []
     for (const party of parties) {
       const { handler, lastTab } = await takeSamples(party.tabs, sends)
-      const expected = plan.latencyRounds * party.tabs.length
+      const expected = plan.messageRounds * party.tabs.length
       if (handler.length !== expected) throw new Error(`[bench] ${party.comparator}: ${handler.length} message samples, expected ${expected}`)
       results.push({ comparator: party.comparator, tabs: party.tabs.length, handler: percentiles(handler), lastTab: percentiles(lastTab) })
     }
