@@ -12,11 +12,11 @@ import { ensureDemoBuilt } from '../server/build'
 import { startServer } from '../server/server'
 import { launchBrowser } from './browser'
 import { createEnv, fullPlan, quickPlan } from './env'
-import { measureBurst } from './measure/burst'
+import { burstComparators, measureBurst } from './measure/burst'
 import { measureDrop } from './measure/drop'
 import { measureEngines } from './measure/engines'
 import { measureFailover } from './measure/failover'
-import { measureLatency } from './measure/latency'
+import { fanOutComparators, measureLatency } from './measure/latency'
 import { measureMemory } from './measure/memory'
 import { measureMessages } from './measure/messages'
 import { measureNewTab } from './measure/new-tab'
@@ -24,6 +24,7 @@ import { measureSizes } from './measure/size'
 import { measureSockets } from './measure/sockets'
 import { evaluateTargets, renderMarkdown } from './report'
 import type { Results } from './report'
+import { withParties } from './parties'
 import { createServerApi, recordServerSends } from './server-api'
 import { buildBenchSite } from './site'
 
@@ -67,10 +68,15 @@ async function main(): Promise<void> {
     }
     const sizes = await step('(e) sizes', () => measureSizes(libraryDir))
     const sockets = await step('(a) sockets against tabs', () => measureSockets(env))
-    const latency = await step('(b) fan-out latency', () => measureLatency(env))
-    const messages = await step('(g) message fan-out', () => measureMessages(env))
-    const burst = await step('(c) burst of invitations', () => measureBurst(env, 'calls'))
-    const chatBurst = await step('(h) burst of chat frames', () => measureBurst(env, 'chat'))
+    // (b) and (g) share their tabs, and so do (c) and (h); opening them is left out of the steps' seconds.
+    const { latency, messages } = await withParties(env, fanOutComparators, plan.latencyTabs, {}, async (parties) => ({
+      latency: await step('(b) fan-out latency', () => measureLatency(env, parties)),
+      messages: await step('(g) message fan-out', () => measureMessages(env, parties)),
+    }))
+    const { burst, chatBurst } = await withParties(env, burstComparators.chat, plan.burstTabs, { modal: false }, async (parties) => ({
+      burst: await step('(c) burst of invitations', () => measureBurst(env, 'calls', parties)),
+      chatBurst: await step('(h) burst of chat frames', () => measureBurst(env, 'chat', parties)),
+    }))
     const newTab = await step('(d) new tab to open', () => measureNewTab(env))
     const drop = await step('(i) drop → next call ringing', () => measureDrop(env))
     const failover = await step('(j) tab closed → next call ringing', () => measureFailover(env))

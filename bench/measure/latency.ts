@@ -4,10 +4,11 @@
  * relay) are open side by side and take turns, one call each per round, so that the machine's noise falls
  * on all of them alike.
  */
-import type { BrowserContext, Page } from '@playwright/test'
-import { comparatorUsers, openTabs } from '../browser'
+import type { Page } from '@playwright/test'
+import { comparatorUsers } from '../browser'
 import type { BenchEnv } from '../env'
 import { callId, cancelFrame, invitationFrame } from '../frames'
+import type { Party } from '../parties'
 import { now } from '../server-api'
 import type { ServerSendClock } from '../server-api'
 import { comparatorTags as tags } from '../site'
@@ -17,7 +18,8 @@ import { percentiles } from '../stats'
 import type { Percentiles } from '../stats'
 import { within } from '../wait'
 
-export const comparators: Comparator[] = ['callhub', 'leader-tab', 'per-tab', 'relay']
+/** The comparators of (b), and of (g), which runs in the same tabs after it. */
+export const fanOutComparators: Comparator[] = ['callhub', 'leader-tab', 'per-tab', 'relay']
 
 export interface LatencyResult {
   comparator: Comparator
@@ -36,63 +38,49 @@ export interface ClockCheck {
   worstOutside: number
 }
 
-interface Party {
-  comparator: Comparator
-  context: BrowserContext
-  tabs: Page[]
-}
+/** `parties`: `latencyTabs` tabs of each of `fanOutComparators`, with default options. */
+export async function measureLatency(env: BenchEnv, parties: readonly Party[]): Promise<{ results: LatencyResult[]; clock: ClockCheck }> {
+  const { plan, api, sends } = env
+  const clock = await checkClocks(parties.flatMap((party) => party.tabs.map((tab) => () => tab.evaluate(() => performance.timeOrigin + performance.now()))))
 
-export async function measureLatency(env: BenchEnv): Promise<{ results: LatencyResult[]; clock: ClockCheck }> {
-  const { plan, site, api, sends } = env
-  const parties: Party[] = []
-  try {
-    for (const comparator of comparators) {
-      const context = await env.context(comparator)
-      parties.push({ comparator, context, tabs: await openTabs(context, site.paths[comparator], plan.latencyTabs) })
-    }
-    const clock = await checkClocks(parties.flatMap((party) => party.tabs.map((tab) => () => tab.evaluate(() => performance.timeOrigin + performance.now()))))
-
-    async function ring(party: Party, callLogId: string): Promise<void> {
-      const key = comparatorUsers[party.comparator].profileKey
-      const what = `${party.comparator}: call ${callLogId} in ${party.tabs.length} tabs`
-      // Ask for the outcome before sending, so the bench adds no page work after the frame is sent.
-      const shown = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.shown(id), callLogId))
-      await api.send(key, invitationFrame(callLogId))
-      await within(15_000, `${what} to show`, Promise.all(shown))
-      const ended = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.ended(id), callLogId))
-      await api.send(key, cancelFrame(callLogId))
-      await within(15_000, `${what} to end`, Promise.all(ended))
-    }
-
-    const rounds = plan.warmupRounds + plan.latencyRounds
-    for (let round = 0; round < rounds; round += 1) {
-      // Rotate who goes first, so no comparator always follows the same one.
-      for (let turn = 0; turn < parties.length; turn += 1) {
-        const party = parties[(round + turn) % parties.length]!
-        await ring(party, callId(`${round < plan.warmupRounds ? 'w' : 'l'}${tags[party.comparator]}`, round))
-      }
-      if (round + 1 === plan.warmupRounds) for (const party of parties) await takeRecords(party)
-      const measured = round + 1 - plan.warmupRounds
-      if (measured > 0 && measured % 50 === 0) console.log(`  (b) round ${measured} of ${plan.latencyRounds}`)
-    }
-
-    const results: LatencyResult[] = []
-    for (const party of parties) {
-      const { handler, visible, lastTab } = await takeSamples(party.tabs, sends)
-      const expected = plan.latencyRounds * party.tabs.length
-      if (handler.length !== expected || visible.length !== expected) {
-        throw new Error(`[bench] ${party.comparator}: ${handler.length} handler and ${visible.length} dialog samples, expected ${expected}`)
-      }
-      results.push({
-        comparator: party.comparator, tabs: party.tabs.length,
-        handler: percentiles(handler), visible: percentiles(visible), lastTab: percentiles(lastTab),
-      })
-    }
-    sends.forget()
-    return { results, clock }
-  } finally {
-    await Promise.all(parties.map((party) => party.context.close()))
+  async function ring(party: Party, callLogId: string): Promise<void> {
+    const key = comparatorUsers[party.comparator].profileKey
+    const what = `${party.comparator}: call ${callLogId} in ${party.tabs.length} tabs`
+    // Ask for the outcome before sending, so the bench adds no page work after the frame is sent.
+    const shown = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.shown(id), callLogId))
+    await api.send(key, invitationFrame(callLogId))
+    await within(15_000, `${what} to show`, Promise.all(shown))
+    const ended = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.ended(id), callLogId))
+    await api.send(key, cancelFrame(callLogId))
+    await within(15_000, `${what} to end`, Promise.all(ended))
   }
+
+  const rounds = plan.warmupRounds + plan.latencyRounds
+  for (let round = 0; round < rounds; round += 1) {
+    // Rotate who goes first, so no comparator always follows the same one.
+    for (let turn = 0; turn < parties.length; turn += 1) {
+      const party = parties[(round + turn) % parties.length]!
+      await ring(party, callId(`${round < plan.warmupRounds ? 'w' : 'l'}${tags[party.comparator]}`, round))
+    }
+    if (round + 1 === plan.warmupRounds) for (const party of parties) await takeRecords(party)
+    const measured = round + 1 - plan.warmupRounds
+    if (measured > 0 && measured % 50 === 0) console.log(`  (b) round ${measured} of ${plan.latencyRounds}`)
+  }
+
+  const results: LatencyResult[] = []
+  for (const party of parties) {
+    const { handler, visible, lastTab } = await takeSamples(party.tabs, sends)
+    const expected = plan.latencyRounds * party.tabs.length
+    if (handler.length !== expected || visible.length !== expected) {
+      throw new Error(`[bench] ${party.comparator}: ${handler.length} handler and ${visible.length} dialog samples, expected ${expected}`)
+    }
+    results.push({
+      comparator: party.comparator, tabs: party.tabs.length,
+      handler: percentiles(handler), visible: percentiles(visible), lastTab: percentiles(lastTab),
+    })
+  }
+  sends.forget()
+  return { results, clock }
 }
 
 async function takeRecords(party: Party): Promise<void> {

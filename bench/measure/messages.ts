@@ -2,21 +2,20 @@
  * (g) Message fan-out: from the server's send of a chat frame to the message handler in every tab, with
  * chat open everywhere. callhub (both modes): `hub.on('message')`; per-tab sockets: the handler of each
  * tab's chat socket (each tab's call socket gets the frame too, parses it and leaves it, as the old pages
- * did); the relay: its page's handler. As in (b), the comparators are open side by side and take turns, one
- * message each per round.
+ * did); the relay: its page's handler. It runs in the tabs of (b), after it; as there, the comparators take
+ * turns, one message each per round.
  */
-import type { BrowserContext, Page } from '@playwright/test'
-import { comparatorUsers, openTabs } from '../browser'
+import { comparatorUsers } from '../browser'
 import type { BenchEnv } from '../env'
 import { callId, chatFrame } from '../frames'
+import { openChat } from '../parties'
+import type { Party } from '../parties'
 import { comparatorTags as tags } from '../site'
 import type { Comparator } from '../site'
 import { percentiles } from '../stats'
 import type { Percentiles } from '../stats'
-import { pollUntil, within } from '../wait'
+import { within } from '../wait'
 import { takeSamples } from './latency'
-
-export const messageComparators: Comparator[] = ['callhub', 'leader-tab', 'per-tab', 'relay']
 
 export interface MessageLatencyResult {
   comparator: Comparator
@@ -27,59 +26,35 @@ export interface MessageLatencyResult {
   lastTab: Percentiles
 }
 
-interface Party {
-  comparator: Comparator
-  context: BrowserContext
-  tabs: Page[]
-}
-
-/** Opens `count` tabs of the comparator with their chat open; the old design's pages then hold two sockets each. */
-export async function openChatTabs(env: BenchEnv, comparator: Comparator, count: number, context: BrowserContext): Promise<Page[]> {
-  const tabs = await openTabs(context, env.site.paths[comparator], count)
-  await Promise.all(tabs.map((tab) => tab.evaluate(() => window.benchProbe.openChat?.())))
-  if (comparator === 'per-tab') {
-    await pollUntil('per-tab chat sockets', () => env.api.connections(comparatorUsers['per-tab'].profileKey), (sockets) => sockets >= 2 * count)
-  }
-  return tabs
-}
-
-export async function measureMessages(env: BenchEnv): Promise<MessageLatencyResult[]> {
+export async function measureMessages(env: BenchEnv, parties: readonly Party[]): Promise<MessageLatencyResult[]> {
   const { plan, api, sends } = env
-  const parties: Party[] = []
-  try {
-    for (const comparator of messageComparators) {
-      const context = await env.context(comparator)
-      parties.push({ comparator, context, tabs: await openChatTabs(env, comparator, plan.latencyTabs, context) })
-    }
+  await openChat(env, parties)
 
-    async function post(party: Party, messageId: string): Promise<void> {
-      // Ask for the outcome before sending, so the bench adds no page work after the frame is sent.
-      const shown = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.shown(id), messageId))
-      await api.send(comparatorUsers[party.comparator].profileKey, chatFrame(messageId))
-      await within(15_000, `${party.comparator}: message ${messageId} in ${party.tabs.length} tabs`, Promise.all(shown))
-    }
-
-    const rounds = plan.warmupRounds + plan.messageRounds
-    for (let round = 0; round < rounds; round += 1) {
-      for (let turn = 0; turn < parties.length; turn += 1) {
-        const party = parties[(round + turn) % parties.length]!
-        await post(party, callId(`${round < plan.warmupRounds ? 'v' : 'm'}${tags[party.comparator]}`, round))
-      }
-      if (round + 1 === plan.warmupRounds) {
-        for (const party of parties) await Promise.all(party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.takeRecords())))
-      }
-    }
-
-    const results: MessageLatencyResult[] = []
-    for (const party of parties) {
-      const { handler, lastTab } = await takeSamples(party.tabs, sends)
-      const expected = plan.messageRounds * party.tabs.length
-      if (handler.length !== expected) throw new Error(`[bench] ${party.comparator}: ${handler.length} message samples, expected ${expected}`)
-      results.push({ comparator: party.comparator, tabs: party.tabs.length, handler: percentiles(handler), lastTab: percentiles(lastTab) })
-    }
-    sends.forget()
-    return results
-  } finally {
-    await Promise.all(parties.map((party) => party.context.close()))
+  async function post(party: Party, messageId: string): Promise<void> {
+    // Ask for the outcome before sending, so the bench adds no page work after the frame is sent.
+    const shown = party.tabs.map((tab) => tab.evaluate((id) => window.benchProbe.shown(id), messageId))
+    await api.send(comparatorUsers[party.comparator].profileKey, chatFrame(messageId))
+    await within(15_000, `${party.comparator}: message ${messageId} in ${party.tabs.length} tabs`, Promise.all(shown))
   }
+
+  const rounds = plan.warmupRounds + plan.messageRounds
+  for (let round = 0; round < rounds; round += 1) {
+    for (let turn = 0; turn < parties.length; turn += 1) {
+      const party = parties[(round + turn) % parties.length]!
+      await post(party, callId(`${round < plan.warmupRounds ? 'v' : 'm'}${tags[party.comparator]}`, round))
+    }
+    if (round + 1 === plan.warmupRounds) {
+      for (const party of parties) await Promise.all(party.tabs.map((tab) => tab.evaluate(() => window.benchProbe.takeRecords())))
+    }
+  }
+
+  const results: MessageLatencyResult[] = []
+  for (const party of parties) {
+    const { handler, lastTab } = await takeSamples(party.tabs, sends)
+    const expected = plan.messageRounds * party.tabs.length
+    if (handler.length !== expected) throw new Error(`[bench] ${party.comparator}: ${handler.length} message samples, expected ${expected}`)
+    results.push({ comparator: party.comparator, tabs: party.tabs.length, handler: percentiles(handler), lastTab: percentiles(lastTab) })
+  }
+  sends.forget()
+  return results
 }

@@ -2,7 +2,7 @@
  * (a) Sockets on the server against tabs open, with the pages' chat closed and open. The server's own count
  * (`/api/stats`) is the measure: Playwright cannot see a SharedWorker's socket, and a page cannot see
  * another page's. A count is not a timing, so the comparators go one after another (at 50 tabs each, all at
- * once would be 150 pages on two cores). Tabs open ten at a time.
+ * once would be 150 pages on two cores).
  *
  * leader-tab goes up to `LEADER_TAB_MAX_TABS`: every tab runs a hub of its own there, and opening 25 more at
  * once, from 25 to 50, had not finished within 30 s on this loaded two-core machine.
@@ -27,7 +27,6 @@ export interface SocketsRow {
 
 export const socketComparators = ['callhub', 'leader-tab', 'per-tab'] as const
 const LEADER_TAB_MAX_TABS = 10
-const TABS_AT_ONCE = 10
 
 export async function measureSockets(env: BenchEnv): Promise<SocketsRow[]> {
   const { api, site, plan } = env
@@ -39,9 +38,7 @@ export async function measureSockets(env: BenchEnv): Promise<SocketsRow[]> {
     try {
       for (const row of rows) {
         if (comparator === 'leader-tab' && row.tabs > LEADER_TAB_MAX_TABS) break
-        while (tabs.length < row.tabs) {
-          tabs.push(...(await openTabs(context, site.paths[comparator], Math.min(TABS_AT_ONCE, row.tabs - tabs.length))))
-        }
+        tabs.push(...(await openTabs(context, site.paths[comparator], row.tabs - tabs.length)))
         // One socket per tab for the old design, one in all for callhub's modes. Every tab reports its
         // connection open first, and a second socket of callhub's would be open by then too (a tab reports
         // `open` only once its host's, or its owner's, socket is accepted).
