@@ -4,7 +4,7 @@
  * comparator and measurement is. Prints markdown and writes results.json (quick: results.local.json).
  */
 import { execFileSync } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { buildLibrary } from '../scripts/build'
@@ -29,6 +29,8 @@ import { createServerApi, recordServerSends } from './server-api'
 import { buildBenchSite } from './site'
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
+/** `--report`: measure nothing; evaluate the targets of the last results again and print them (after a change to report.ts). */
+const reportOnly = process.argv.includes('--report')
 const plan = quick ? quickPlan : fullPlan
 const output = fileURLToPath(new URL(quick ? './results.local.json' : './results.json', import.meta.url))
 
@@ -43,7 +45,15 @@ function revision(): string {
   }
 }
 
+async function reprint(): Promise<void> {
+  const { targets: _old, ...results } = JSON.parse(await readFile(output, 'utf8')) as Results & { targets: unknown }
+  const targets = evaluateTargets(results)
+  await writeFile(output, JSON.stringify({ ...results, targets }, null, 2) + '\n')
+  console.log(renderMarkdown(results, targets))
+}
+
 async function main(): Promise<void> {
+  if (reportOnly) return reprint()
   const started = Date.now()
   // Other work on the machine shows in the tails: the run reports the load around it.
   const loadBefore = loadavg()[0]!
