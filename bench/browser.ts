@@ -76,7 +76,7 @@ ${setup.probeScript}`,
   return context
 }
 
-/** Pages opened at once: more, on two busy cores, and ten tabs took over 30 s to report open. */
+/** Pages opened at once: on two busy cores, ten opened together once took over 30 s to report open. */
 const TABS_AT_ONCE = 5
 
 /** Opens `count` pages of `path`, a few at a time, and waits until each reports its connection open. */

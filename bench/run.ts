@@ -46,7 +46,8 @@ function revision(): string {
 }
 
 async function reprint(): Promise<void> {
-  const { targets: _old, ...results } = JSON.parse(await readFile(output, 'utf8')) as Results & { targets: unknown }
+  // The targets saved with the results are evaluated anew.
+  const { targets: _saved, ...results } = JSON.parse(await readFile(output, 'utf8')) as Results & { targets: unknown }
   const targets = evaluateTargets(results)
   await writeFile(output, JSON.stringify({ ...results, targets }, null, 2) + '\n')
   console.log(renderMarkdown(results, targets))

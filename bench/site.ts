@@ -26,8 +26,9 @@ export interface BenchSite {
   /** The path of each comparator's page. */
   paths: Record<Comparator, string>
   /**
-   * The pages for the other engines, whose drivers have no init scripts everywhere (WebDriver classic has
-   * none): they load the probe and the options as a classic script in their head, before the page's module.
+   * The pages for (k), driven by the cross-engine drivers, not all of which have init scripts (WebDriver
+   * classic has none): they load the probe and the options as a classic script in their head, which runs
+   * before the page's module.
    */
   enginePaths: Record<'callhub' | 'per-tab', string>
   /** The probe, as the source of an init script. */
