@@ -11,7 +11,7 @@ export default [
   {
     name: 'ESM entry, what every page loads: dist/index.js with its static chunks and Comlink, minified as an app ships it',
     path: 'dist/index.js',
-    limit: '10 kB',
+    limit: '10.3 kB',
     gzip: true,
     // The chunks it imports only when needed are not part of a page's first load.
     modifyEsbuildConfig: (config) => ({ ...config, ...quietImportMeta, external: ['./chunks/ui-*', './chunks/page-host-*'] }),
@@ -19,7 +19,7 @@ export default [
   {
     name: 'loaded once the hub is up: the dialog and the ringtone (dist/chunks/ui-*.js)',
     path: 'dist/chunks/ui-*.js',
-    limit: '5.5 kB',
+    limit: '6.2 kB',
     gzip: true,
     modifyEsbuildConfig: (config) => ({ ...config, ...quietImportMeta, external: ['./chunk-*'] }),
   },
@@ -31,5 +31,5 @@ export default [
     modifyEsbuildConfig: (config) => ({ ...config, ...quietImportMeta, external: ['./chunk-*'] }),
   },
   { name: 'worker: dist/worker.js, as shipped (minified, Comlink inside)', path: 'dist/worker.js', limit: '15.5 kB', ...shipped },
-  { name: 'script tag: dist/callhub.global.js, as shipped (minified, Comlink inside, everything in one file)', path: 'dist/callhub.global.js', limit: '27.5 kB', ...shipped },
+  { name: 'script tag: dist/callhub.global.js, as shipped (minified, Comlink inside, everything in one file)', path: 'dist/callhub.global.js', limit: '28.5 kB', ...shipped },
 ]
