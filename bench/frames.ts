@@ -33,9 +33,38 @@ export function cancelFrame(callLogId: string): string {
   return JSON.stringify({ type: 'call_cancelled', call_log_id: callLogId })
 }
 
-/** The call id of a bench invitation frame, read without parsing it; null for any other frame. */
-export function invitationIdOf(frame: string): string | null {
-  if (!frame.startsWith(FRAME_START)) return null
-  const end = frame.indexOf('"', FRAME_START.length)
-  return end === -1 ? null : frame.slice(FRAME_START.length, end)
+/**
+ * The size of every chat frame, in bytes: a short chat message as the reference server relays it (the
+ * sender, the time, and a line of text).
+ */
+export const CHAT_BYTES = 256
+const CHAT_START = '{"type":"chat_message","id":"'
+
+/** A chat message as the reference server relays it, with a bench id (`callId`) and its text padded to size. */
+export function chatFrame(messageId: string): string {
+  const frame = (text: string) => JSON.stringify({
+    type: 'chat_message',
+    id: messageId,
+    from_profile_id: 1,
+    from_profile_type: 'Student',
+    from_name: 'Bench Sender',
+    text,
+    sent_at: '2026-01-01T00:00:00.000Z',
+  })
+  const padding = CHAT_BYTES - frame('').length
+  if (padding < 0) throw new Error(`[bench] message id ${messageId} makes the frame larger than ${CHAT_BYTES} bytes`)
+  return frame('Hello, '.padEnd(padding, 'x'))
 }
+
+/** The id after `start` in a frame that begins with it, read without parsing; null for any other frame. */
+function idAfter(frame: string, start: string): string | null {
+  if (!frame.startsWith(start)) return null
+  const end = frame.indexOf('"', start.length)
+  return end === -1 ? null : frame.slice(start.length, end)
+}
+
+/** The call id of a bench invitation frame; null for any other frame. */
+export const invitationIdOf = (frame: string): string | null => idAfter(frame, FRAME_START)
+
+/** The id of a bench chat frame; null for any other frame (the probe reads it in the pages too). */
+export const chatIdOf = (frame: string): string | null => idAfter(frame, CHAT_START)

@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net'
 import { WebSocket } from 'ws'
-import { invitationIdOf } from './frames'
+import { chatIdOf, invitationIdOf } from './frames'
 
 /** Epoch milliseconds at sub-millisecond resolution, like the pages' `performance.timeOrigin + performance.now()`. */
 export const now = (): number => performance.timeOrigin + performance.now()
@@ -20,6 +20,11 @@ export interface ServerApi {
    * order and as fast as it can, without the round trip per frame of awaiting each response.
    */
   sendAll(key: string, frames: readonly string[]): Promise<void>
+  /** `POST /api/calls` as the caller whose token is given: the server rings every socket of the profile, now and as they authenticate. */
+  placeCall(callerToken: string, key: string): Promise<string>
+  cancelCall(callerToken: string, callLogId: string): Promise<void>
+  /** `/api/dev/drop`: every socket terminated without a close frame. */
+  dropAll(): Promise<void>
 }
 
 function profileOf(key: string): { profile_type: string; profile_id: number } {
@@ -28,10 +33,10 @@ function profileOf(key: string): { profile_type: string; profile_id: number } {
 }
 
 export function createServerApi(baseUrl: string): ServerApi {
-  async function post<T>(path: string, body: unknown): Promise<T> {
-    const response = await fetch(baseUrl + path, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    })
+  async function post<T>(path: string, body: unknown, token?: string): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
+    const response = await fetch(baseUrl + path, { method: 'POST', headers, body: JSON.stringify(body) })
     if (!response.ok) throw new Error(`[bench] ${path} answered ${response.status}: ${await response.text()}`)
     return (await response.json()) as T
   }
@@ -46,6 +51,17 @@ export function createServerApi(baseUrl: string): ServerApi {
     },
     async send(key, frame) {
       return (await post<{ sent: number }>('/api/dev/send', { ...profileOf(key), frame })).sent
+    },
+    async placeCall(callerToken, key) {
+      const { profile_type, profile_id } = profileOf(key)
+      const body = { to_profile_type: profile_type, to_profile_id: profile_id, call_type: 'video' }
+      return String((await post<{ call_log_id: number | string }>('/api/calls', body, callerToken)).call_log_id)
+    },
+    async cancelCall(callerToken, callLogId) {
+      await post(`/api/calls/${callLogId}/cancel`, {}, callerToken)
+    },
+    async dropAll() {
+      await post('/api/dev/drop', {})
     },
     sendAll: (key, frames) => pipeline(baseUrl, '/api/dev/send', frames.map((frame) => JSON.stringify({ ...profileOf(key), frame }))),
   }
@@ -96,8 +112,8 @@ function pipeline(baseUrl: string, path: string, bodies: readonly string[], wind
 }
 
 export interface ServerSendClock {
-  /** When the server first handed the invitation with this call id to a socket. */
-  sentAt(callLogId: string): number | undefined
+  /** When the server first handed the bench invitation (by call id) or chat frame (by message id) to a socket. */
+  sentAt(id: string): number | undefined
   /**
    * The server's own sockets of one profile, found by sending a marker frame to it through the API. The
    * burst writes to them directly: the HTTP API costs the server far more per frame than the socket does.
@@ -112,7 +128,8 @@ export interface ServerSendClock {
 /**
  * Timestamps the reference server's sends. The server runs in this process, so wrapping `ws`'s
  * `WebSocket#send` sees the moment it hands a frame to a socket. Only the first socket's send of each bench
- * invitation counts: per-tab sockets pay for the server's loop over their sockets, as they would in production.
+ * invitation or chat frame counts: per-tab sockets pay for the server's loop over their sockets, as they would
+ * in production.
  */
 export function recordServerSends(): ServerSendClock {
   const firstSends = new Map<string, number>()
@@ -122,14 +139,14 @@ export function recordServerSends(): ServerSendClock {
     const [data] = args
     if (typeof data === 'string') {
       markers.get(data)?.push(this)
-      const callLogId = invitationIdOf(data)
-      if (callLogId !== null && !firstSends.has(callLogId)) firstSends.set(callLogId, now())
+      const id = invitationIdOf(data) ?? chatIdOf(data)
+      if (id !== null && !firstSends.has(id)) firstSends.set(id, now())
     }
     original.apply(this, args)
   }
   WebSocket.prototype.send = patched as WebSocket['send']
   return {
-    sentAt: (callLogId) => firstSends.get(callLogId),
+    sentAt: (id) => firstSends.get(id),
     async socketsOf(api, key) {
       const marker = JSON.stringify({ type: 'bench_marker', key, at: now() })
       const sockets: WebSocket[] = []

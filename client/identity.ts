@@ -37,11 +37,18 @@ export type ResolvedIdentity = TabIdentity | { type: 'unauthorized'; code: numbe
 /** The storage keys whose change (in another tab) makes a tab re-resolve its identity. */
 export const identityKeys = ['token', 'access_token', 'active_role']
 
+/** Said once per page: storage that throws keeps throwing, on every identity event. */
+let storageBlockedSaid = false
+
 function readStorage(key: string): string | null {
   try {
     return localStorage.getItem(key)
-  } catch {
-    // Storage can be blocked (privacy settings, sandboxed frames): behave as signed out.
+  } catch (error) {
+    // Storage can be blocked (privacy settings, sandboxed frames): behave as signed out, and say why.
+    if (!storageBlockedSaid) {
+      storageBlockedSaid = true
+      console.warn(`[callhub] localStorage cannot be read here (${String(error)}): no token, so signed out; pass \`getToken\` to read it from elsewhere`)
+    }
     return null
   }
 }

@@ -13,11 +13,10 @@ import { isObject, profileKey } from '../protocol/wire'
 import type { CallLogId, Invitation } from '../protocol/wire'
 import { retryDelay } from '../core/backoff'
 import { newId } from '../core/ids'
-import { OUTBOX_WAIT } from '../core/connection'
-import { createAttention } from '../ui/attention'
+import { OUTBOX_WAIT } from '../core/limits'
 import type { Sound } from '../ui/attention'
-import { createDialogLayer, defaultStrings } from '../ui/dialog'
-import type { DialogLayer, DialogStrings } from '../ui/dialog'
+import type { DialogStrings } from '../ui/dialog'
+import type { Ui } from '../ui'
 import { identityKeys, resolveIdentity } from './identity'
 import type { IdentityOptions, ResolvedIdentity } from './identity'
 import { createLink, holdTabLock } from './link'
@@ -102,6 +101,11 @@ export interface CallHub {
   subscribe(listener: (status: Status) => void): () => void
   /** Calls back at once with the ringing calls, then whenever they change. Returns the unsubscribe. */
   subscribeCalls(listener: (calls: Invitation[]) => void): () => void
+  /**
+   * Calls back at once with the missed calls not yet dismissed, then whenever they change (a call rang out,
+   * or any tab of the profile dismissed one). Returns the unsubscribe.
+   */
+  subscribeMissed(listener: (missed: readonly Invitation[]) => void): () => void
   /** Returns the unsubscribe. */
   on<E extends keyof CallHubEvents>(event: E, listener: (value: CallHubEvents[E]) => void): () => void
   /**
@@ -154,17 +158,23 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   const {
     modal = true, strings, container, avatarBase, requestTimeout = 5_000, ringtone, notifications, debug = false,
     getToken, getActiveRole, fetchMe, socketUrl, apiBase, worker: workerSource, recoverCalls,
-    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend,
+    linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend, whenBusy,
   } = options
   const identityOptions: IdentityOptions = { getToken, getActiveRole, fetchMe, socketUrl, apiBase }
-  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend }
+  const settings: HubSettings = { linger, ringTimeout, retryBase, maxRetryDelay, pingAfter, pongTimeout, backend, whenBusy }
   const tabId = newId()
   const listeners: { [E in keyof CallHubEvents]: Set<Listener<CallHubEvents[E]>> } = {
     status: new Set(), invitation: new Set(), settled: new Set(), missed: new Set(), message: new Set(), session: new Set(),
   }
   /** Calls in progress in this tab, by call key. */
   const sessions = new Map<string, SessionHandle>()
+  /**
+   * Frames (and ends) of a call that reach the tab before its session object exists: the hub's events and
+   * the answer to `accept` travel on different ports, so the first ICE candidates can overtake the answer.
+   */
+  const early = new Map<string, { frames: string[]; ended: string | null }>()
   const callListeners = new Set<Listener<Invitation[]>>()
+  const missedListeners = new Set<Listener<readonly Invitation[]>>()
   let mirror: Mirror = emptyMirror
   let identity: Identity = { type: 'resolving' }
   let resolving = 0
@@ -181,8 +191,9 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   if (typeof SharedWorker === 'undefined') fallBack('this browser has no SharedWorker')
   let status: Status = computeStatus()
   let interests: Interests = { messages: false, debug, recover: recoverCalls !== undefined }
-  let dialogs: DialogLayer | null = null
-  let attention: ReturnType<typeof createAttention> | null = null
+  /** The dialog and the ringtone, loaded once the hub is up (or a call arrives): null until then. */
+  let ui: Ui | null = null
+  let uiLoading: Promise<void> | null = null
 
 
   /** Runs the hub in this page from now on: elected among the tabs where it can be, else for this tab alone. */
@@ -268,6 +279,16 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     }
   }
 
+  function tellStore<T>(store: Set<Listener<T>>, value: T, what: string): void {
+    for (const listener of [...store]) {
+      try {
+        listener(value)
+      } catch (error) {
+        console.error(`[callhub] a ${what} listener threw:`, error)
+      }
+    }
+  }
+
   function updateStatus(): void {
     const next = computeStatus()
     if (sameStatus(next, status)) return
@@ -279,29 +300,35 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   function publish(before: Mirror, emitted: MirrorEvent[]): void {
     updateStatus()
     render()
-    if (mirror.calls !== before.calls) {
-      const calls = [...mirror.calls.values()]
-      for (const listener of [...callListeners]) {
-        try {
-          listener(calls)
-        } catch (error) {
-          console.error('[callhub] a calls listener threw:', error)
-        }
-      }
-    }
+    if (mirror.calls !== before.calls && callListeners.size > 0) tellStore(callListeners, [...mirror.calls.values()], 'calls')
+    // A snapshot brings a new array each time: only a different list is news.
+    if (!sameCalls(mirror.missed, before.missed)) tellStore(missedListeners, mirror.missed, 'missed')
     for (const event of emitted) {
       if (event.type === 'invitation') emit('invitation', event.invitation)
       else if (event.type === 'settled') {
-        dialogs?.notice(event.settled)
+        ui?.notice(event.settled)
         emit('settled', event.settled)
         if (event.settled.reason === 'expired') emit('missed', event.settled.invitation)
       } else if (event.type === 'message') emit('message', event.text)
-      else if (event.type === 'call-frame') sessions.get(String(event.callLogId))?.receive(event.text)
-      else if (event.type === 'call-ended') {
-        sessions.get(String(event.callLogId))?.end(event.reason)
-        sessions.delete(String(event.callLogId))
-      } else console.info(`[callhub host] ${event.line}`)
+      else if (event.type === 'call-frame' || event.type === 'call-ended') callEvent(event)
+      else console.info(`[callhub host] ${event.line}`)
     }
+  }
+
+  function callEvent(event: Extract<MirrorEvent, { type: 'call-frame' | 'call-ended' }>): void {
+    const key = String(event.callLogId)
+    const handle = sessions.get(key)
+    if (handle === undefined) {
+      const kept = early.get(key) ?? { frames: [], ended: null }
+      if (event.type === 'call-frame' && kept.frames.length < 64) kept.frames.push(event.text)
+      if (event.type === 'call-ended') kept.ended = event.reason
+      early.set(key, kept)
+      if (early.size > 16) early.delete(early.keys().next().value!)
+      return
+    }
+    if (event.type === 'call-frame') return handle.receive(event.text)
+    handle.end(event.reason)
+    sessions.delete(key)
   }
 
   function apply(events: HubEvent[]): void {
@@ -313,8 +340,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
   }
 
   function render(): void {
-    attention?.update({ ringer: mirror.ringer, anyVisible: mirror.anyVisible, calls: mirror.calls })
-    dialogs?.render({ calls: mirror.calls.values(), missed: mirror.missed, ringer: mirror.ringer, sound })
+    if (ui === null) {
+      if (mirror.calls.size > 0 || mirror.missed.length > 0) loadUi()
+      return
+    }
+    ui.render({ calls: mirror.calls, missed: mirror.missed, ringer: mirror.ringer, anyVisible: mirror.anyVisible, sound })
   }
 
   function linkChanged(state: LinkState): void {
@@ -327,7 +357,10 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       updateStatus()
       return
     }
-    if (state.type === 'attached') toldHost = hostIdentity()
+    if (state.type === 'attached') {
+      toldHost = hostIdentity()
+      loadUi()
+    }
     else if (mirror.ringer) {
       // Until a host elects a ringer again, this tab stays quiet.
       mirror = { ...mirror, ringer: false }
@@ -412,6 +445,15 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     })
     sessions.set(key, handle)
     emit('session', handle.session)
+    // What came before the session existed, in order, once the page had the chance to listen.
+    const kept = early.get(key)
+    early.delete(key)
+    if (kept !== undefined) {
+      queueMicrotask(() => {
+        for (const text of kept.frames) handle.receive(text)
+        if (kept.ended !== null) callEvent({ type: 'call-ended', callLogId, reason: kept.ended })
+      })
+    }
     return handle.session
   }
 
@@ -473,27 +515,29 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
     void refresh()
   }
 
-  try {
-    if (modal) {
-      dialogs = createDialogLayer({
-        onAccept: accept,
-        onDecline: decline,
-        onDismissMissed: (callLogId) => link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId)),
-        strings,
-        container,
-        avatarBase: avatarBase ?? apiBase,
-      })
-    }
-    attention = createAttention({
-      ringtone,
-      notifications,
-      titleText: strings?.title ?? defaultStrings.title,
-      notificationTitle: strings?.notification ?? defaultStrings.notification,
-      onSound: (next) => {
-        sound = next
+  /** Loads the dialog and the attention code; a page that never has a profile never loads them. */
+  function loadUi(): void {
+    if (uiLoading !== null || closed) return
+    uiLoading = import('../ui').then(
+      ({ createUi }) => {
+        if (closed) return
+        ui = createUi({
+          modal, strings, container, ringtone, notifications, avatarBase: avatarBase ?? apiBase,
+          onAccept: accept,
+          onDecline: decline,
+          onDismissMissed: (callLogId) => link.call('dismissMissed', (calls) => calls.dismissMissed(callLogId)),
+          onSound: (next) => {
+            sound = next
+            render()
+          },
+        })
         render()
       },
-    })
+      (error: unknown) => console.error('[callhub] could not load the dialog:', error),
+    )
+  }
+
+  try {
     addEventListener('storage', onStorage)
     addEventListener('callhub:identity', onIdentity)
     addEventListener('online', onNetwork)
@@ -535,6 +579,11 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       callListeners.add(listener)
       listener([...mirror.calls.values()])
       return () => void callListeners.delete(listener)
+    },
+    subscribeMissed(listener) {
+      missedListeners.add(listener)
+      listener(mirror.missed)
+      return () => void missedListeners.delete(listener)
     },
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>
@@ -587,13 +636,16 @@ export function connectCallHub(options: CallHubOptions = {}): CallHub {
       tabLock.release()
       for (const handle of sessions.values()) handle.end('closed')
       sessions.clear()
-      attention?.dispose()
-      dialogs?.dispose()
+      ui?.dispose()
       mirror = { ...emptyMirror, status: { ...mirror.status, ...none } }
       updateStatus()
     },
   }
   return hub
+}
+
+function sameCalls(a: readonly Invitation[], b: readonly Invitation[]): boolean {
+  return a === b || (a.length === b.length && a.every((call, index) => call.callLogId === b[index]!.callLogId))
 }
 
 function sameStatus(a: Status, b: Status): boolean {

@@ -9,7 +9,7 @@ import type { Outcome } from '../protocol/errors'
 import type { AttachRequest, Attached, HubApi, HubEvent } from '../protocol/port'
 import { retryDelay } from '../core/backoff'
 import type { Clock, Timer } from '../core/connection'
-import { TAB_PING_INTERVAL } from '../core/host'
+import { TAB_PING_INTERVAL } from '../core/limits'
 import type { Locks } from '../core/host'
 
 /** What the link can ask of a host once connected: every request but `attach`, which the connection binds. */

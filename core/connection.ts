@@ -3,6 +3,7 @@ import type { ConnectionState, LastClose } from '../protocol/port'
 import { parseServerFrame } from '../protocol/wire'
 import type { HubFrame, ServerFrame } from '../protocol/wire'
 import { FIRST_RETRY_EXPONENT, classifyClose, retryDelay } from './backoff'
+import { OUTBOX_BYTES, OUTBOX_FRAMES, OUTBOX_WAIT } from './limits'
 import type { Settings } from './settings'
 
 /** A handler type checked bivariantly, so the DOM's WebSocket (with its richer event types) fits. */
@@ -69,12 +70,7 @@ export interface Connection {
 const OPEN = 1
 /** Without acks, a socket that stays open this long (or carries a frame) counts as accepted by the backend. */
 export const STABLE_AFTER = 10_000
-/** The outbox holds at most this many frames… */
-export const OUTBOX_FRAMES = 100
-/** …of at most this many bytes in all… */
-export const OUTBOX_BYTES = 1024 * 1024
-/** …each for at most this long while the socket is down. */
-export const OUTBOX_WAIT = 30_000
+export { OUTBOX_BYTES, OUTBOX_FRAMES, OUTBOX_WAIT } from './limits'
 
 interface Queued {
   text: string

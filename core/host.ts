@@ -15,16 +15,14 @@ import {
 } from '../protocol/hosts'
 import type { ChannelLike, HostMessage, RelayedMethod } from '../protocol/hosts'
 import type { AttachRequest, Attached, HubApi, HubEvent, HubStatus, TabIdentity } from '../protocol/port'
-import { profileKey } from '../protocol/wire'
-import type { CallLogId } from '../protocol/wire'
+import { callKey, profileKey } from '../protocol/wire'
+import type { CallLogId, Invitation } from '../protocol/wire'
 import type { Clock, SocketLike, Timer } from './connection'
-import { OUTBOX_WAIT } from './connection'
+import { OUTBOX_WAIT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT } from './limits'
 import { createDelivery } from './delivery'
 import type { Delivery } from './delivery'
 import { createHub } from './hub'
 import type { Hub, TabHandle } from './hub'
-import { emptyMirror, reduceAll } from './mirror'
-import type { Mirror } from './mirror'
 
 /** The part of the Web Locks API a host uses (missing outside secure contexts). */
 export interface Locks {
@@ -49,9 +47,7 @@ export interface HostDeps {
   protocol?: number
 }
 
-/** How often tabs ping a host that cannot watch their Web Locks, and how long a silent tab is kept. */
-export const TAB_PING_INTERVAL = 5_000
-export const TAB_SILENCE_LIMIT = 20_000
+export { TAB_PING_INTERVAL, TAB_SILENCE_LIMIT } from './limits'
 /** A relayed request waits this long for the owner's answer (plus the backend's time for answers and frames). */
 export const RELAY_TIMEOUT = 5_000
 /** An owner whose own tabs of a profile are all gone hands the socket to a host that has some, after this. */
@@ -103,8 +99,8 @@ interface LocalTab {
   delivery: Delivery
   request: AttachRequest
   route: Route
-  /** What the tab shows, from the events delivered to it: the calls it hands a new owner. */
-  mirror: Mirror
+  /** The calls the tab shows, kept from the events delivered to it: what it hands a new owner. */
+  shows: Map<string, Invitation>
   /** Route changes and requests of one tab run one after another. */
   queue: Promise<unknown>
 }
@@ -130,6 +126,17 @@ interface Pending {
 }
 
 const keyOf = (identity: TabIdentity): string | null => (identity.type === 'profile' ? profileKey(identity.profile) : null)
+
+/** Keeps the calls a tab shows up to date, in place: a burst costs one step per event, not a copy per batch. */
+function trackCalls(shows: Map<string, Invitation>, events: readonly HubEvent[]): void {
+  for (const event of events) {
+    if (event.type === 'snapshot') {
+      shows.clear()
+      for (const call of event.calls) shows.set(callKey(call.callLogId), call)
+    } else if (event.type === 'invitation') shows.set(callKey(event.invitation.callLogId), event.invitation)
+    else if (event.type === 'settled') shows.delete(callKey(event.settled.callLogId))
+  }
+}
 
 export function createHost(deps: HostDeps): Host {
   const { hostId, clock, locks, log, protocol = HOST_PROTOCOL } = deps
@@ -514,7 +521,7 @@ export function createHost(deps: HostDeps): Host {
     }
     const key = keyOf(tab.request.identity)
     // Calls this tab shows keep ringing at the hub it attaches to, until the backend says otherwise.
-    const request = { ...tab.request, calls: [...tab.mirror.calls.values()] }
+    const request = { ...tab.request, calls: [...tab.shows.values()] }
     const role = key === null ? 'owner' : await claim(key)
     if (locals.get(tab.id) !== tab) return { ok: true, value: null }
     if (role === 'owner') {
@@ -643,11 +650,11 @@ export function createHost(deps: HostDeps): Host {
           request,
           route: { type: 'none' },
           // The calls the tab says it shows are what it hands a new owner until its first snapshot.
-          mirror: { ...emptyMirror, calls: new Map(request.calls.map((call) => [String(call.callLogId), call])) },
+          shows: new Map(request.calls.map((call) => [callKey(call.callLogId), call])),
           queue: Promise.resolve(),
           delivery: createDelivery({
             deliver: (batch) => {
-              tab.mirror = reduceAll(tab.mirror, batch).mirror
+              trackCalls(tab.shows, batch)
               return link.deliver(batch)
             },
             resync: () => {

@@ -40,6 +40,8 @@ const MAX_TIMER = 2 ** 31 - 1
 const ENDED_MEMORY = 512
 /** Missed calls kept per profile until a tab dismisses them. */
 const MISSED_MEMORY = 20
+/** Frames of a ringing call kept for the tab that will answer it. */
+const EARLY_FRAMES = 64
 
 interface Answering {
   tabId: string
@@ -59,6 +61,11 @@ interface Call {
   confirmed: boolean
   /** An Accept or Decline written to the backend and waiting for its ack. */
   answering: Answering | null
+  /**
+   * Frames of this call that came before anyone answered (the caller's early ICE candidates): they are the
+   * answering tab's, and reach it once the call is in progress there. Bounded by `EARLY_FRAMES`.
+   */
+  early: string[]
 }
 
 interface Session {
@@ -337,6 +344,14 @@ export function createHub(deps: HubDeps): Hub {
     if ((frame.type === 'end' || frame.type === 'message') && frame.callLogId !== null && session.inCalls.has(callKey(frame.callLogId))) {
       return callFrame(session, callKey(frame.callLogId), frame)
     }
+    if (frame.type === 'message' && frame.callLogId !== null) {
+      const ringing = session.calls.get(callKey(frame.callLogId))
+      if (ringing !== undefined) {
+        if (ringing.early.length < EARLY_FRAMES) ringing.early.push(frame.text)
+        else log(`${session.key}: dropped a frame of ringing call ${callKey(frame.callLogId)}: over ${EARLY_FRAMES} before an answer`)
+        return
+      }
+    }
     if (frame.type === 'invitation') ring(session, frame.invitation, true)
     else if (frame.type === 'end') {
       const key = callKey(frame.callLogId)
@@ -361,8 +376,10 @@ export function createHub(deps: HubDeps): Hub {
     }
   }
 
-  function startInCall(session: Session, tabId: string, callLogId: CallLogId, conversationId: CallLogId | null): void {
+  function startInCall(session: Session, tabId: string, callLogId: CallLogId, conversationId: CallLogId | null, early: string[] = []): void {
     session.inCalls.set(callKey(callLogId), { callLogId, conversationId, tabId })
+    const tab = tabs.get(tabId)
+    for (const text of early) tab?.handle.push({ type: 'call-frame', callLogId, text })
     broadcastStatus(session)
   }
 
@@ -402,7 +419,7 @@ export function createHub(deps: HubDeps): Hub {
     if (frame.type === 'ack') {
       const invitation = settle(session, key, answering.kind, answering.tabId)
       if (invitation === null) return
-      if (answering.kind === 'accepted') startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId)
+      if (answering.kind === 'accepted') startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId, call.early)
       answering.resolve(invitation)
       return
     }
@@ -438,7 +455,7 @@ export function createHub(deps: HubDeps): Hub {
     }
     const ringing = { ...invitation, expiresAt, ...(busy && whenBusy !== 'ring' ? { waiting: true } : {}) }
     const expiry = clock.setTimeout(() => expire(session, key), Math.min(expiresAt - now, MAX_TIMER))
-    session.calls.set(key, { invitation: ringing, expiry, confirmed: fromBackend, answering: null })
+    session.calls.set(key, { invitation: ringing, expiry, confirmed: fromBackend, answering: null, early: [] })
     toAll(session, { type: 'invitation', invitation: ringing })
     electRinger(session)
   }
@@ -587,7 +604,7 @@ export function createHub(deps: HubDeps): Hub {
     const { backend, pongTimeout } = session.settings
     if (!backend.acks) {
       settle(session, key, kind, tabId)
-      if (kind === 'accepted') startInCall(session, tabId, invitation.callLogId, invitation.conversationId)
+      if (kind === 'accepted') startInCall(session, tabId, invitation.callLogId, invitation.conversationId, call.early)
       return Promise.resolve(invitation)
     }
     return new Promise<Invitation>((resolve, reject) => {

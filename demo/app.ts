@@ -4,6 +4,7 @@
  */
 import { connectCallHub } from '../client'
 import type { CallHub, CallHubOptions, HubSocket, Status } from '../client'
+import { startCalls } from './call'
 import { startChatWidget } from './chat-widget'
 
 declare global {
@@ -14,8 +15,20 @@ declare global {
   }
 }
 
-const hub = connectCallHub(window.callHubOptions ?? {})
+const options: CallHubOptions = { ...window.callHubOptions }
+// A backend that does not re-send ringing calls to a socket that reconnects (the platform's) is asked for
+// them after every reconnect instead: the reference server answers GET /api/calls?status=ringing.
+if (options.backend?.resends === false && options.recoverCalls === undefined) options.recoverCalls = ringingCalls
+
+const hub = connectCallHub(options)
 window.callHub = hub
+
+async function ringingCalls(): Promise<unknown[]> {
+  const [type, id] = (hub.status.profileKey ?? ':').split(':')
+  const query = new URLSearchParams({ status: 'ringing', to_profile_type: type ?? '', to_profile_id: id ?? '' })
+  const { calls } = await api<{ calls: unknown[] }>(`/api/calls?${query}`)
+  return calls
+}
 // The chat widget was written for `window.chatWebSocket = new WebSocket(…)`: it gets the hub's socket instead.
 window.chatWebSocket = hub.socket()
 
@@ -58,6 +71,12 @@ hub.on('settled', ({ reason, here, invitation }) => {
     banner.hidden = false
     banner.textContent = `In a ${invitation.callType} call with ${invitation.from.name} (conversation ${invitation.conversationId ?? '–'})`
   }
+})
+hub.on('session', (session) => {
+  void session.ended.then(() => {
+    const banner = $('#in-call')
+    if (banner) banner.hidden = true
+  })
 })
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -123,54 +142,32 @@ $<HTMLSelectElement>('#role')?.addEventListener('change', (event) => {
   identityChanged()
 })
 
-let lastCall: number | null = null
-async function placeCall(target: string, callType: string): Promise<void> {
-  const [type, id] = target.split(':')
+const dial = startCalls(hub, (body) => api<{ call_log_id: number }>('/api/calls', { method: 'POST', body: JSON.stringify(body) }))
+
+async function placeCall(target: string, callType: 'voice' | 'video'): Promise<void> {
   const result = $('#call-result')!
+  const cancel = $<HTMLButtonElement>('#cancel')!
+  result.textContent = `Calling ${target}…`
+  cancel.hidden = false
   try {
-    const call = await api<{ call_log_id: number }>('/api/calls', {
-      method: 'POST',
-      body: JSON.stringify({ to_profile_type: type, to_profile_id: Number(id), call_type: callType }),
-    })
-    lastCall = call.call_log_id
-    result.textContent = `Ringing: call ${call.call_log_id}`
-    $<HTMLButtonElement>('#cancel')!.hidden = false
-    void watchCall(call.call_log_id)
+    await dial(target, callType)
   } catch (error) {
     result.textContent = String((error as Error).message)
   }
-}
-
-async function watchCall(id: number): Promise<void> {
-  const result = $('#call-result')!
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    if (lastCall !== id) return
-    const call = await api<{ status: string }>(`/api/calls/${id}`).catch(() => null)
-    if (call === null) continue
-    result.textContent = `Call ${id}: ${call.status}`
-    if (call.status !== 'ringing') {
-      $<HTMLButtonElement>('#cancel')!.hidden = true
-      return
-    }
-  }
+  cancel.hidden = true
 }
 
 $<HTMLFormElement>('#call')?.addEventListener('submit', (event) => {
   event.preventDefault()
   const data = new FormData(event.currentTarget as HTMLFormElement)
-  void placeCall(String(data.get('target')), String(data.get('call_type')))
+  void placeCall(String(data.get('target')), data.get('call_type') === 'voice' ? 'voice' : 'video')
 })
 $('#call-tutor')?.addEventListener('click', (event) => {
   const button = event.currentTarget as HTMLElement
   void placeCall(button.dataset.target ?? 'Tutor:1', 'video')
 })
-$('#cancel')?.addEventListener('click', () => {
-  if (lastCall !== null) void api(`/api/calls/${lastCall}/cancel`, { method: 'POST' }).then(() => {
-    $('#call-result')!.textContent = `Call ${lastCall}: cancelled`
-    $<HTMLButtonElement>('#cancel')!.hidden = true
-  })
-})
+// Cancelling a call that still rings is hanging up before it was answered: the callee hears call_cancelled.
+$('#cancel')?.addEventListener('click', () => void window.demoCall?.session.hangup('cancelled'))
 
 // Permission is asked only when the user presses this button, never on page load.
 const notifyButton = $<HTMLButtonElement>('#notify')

@@ -124,7 +124,8 @@ function readTime(value: unknown): number | null {
   return Number.isFinite(time) ? time : null
 }
 
-function depthWithin(value: unknown, limit: number): boolean {
+/** True when `value` nests at most `limit` objects or arrays deep. */
+export function depthWithin(value: unknown, limit: number): boolean {
   // Iterative, so a hostile offer cannot exhaust the stack here.
   const stack: Array<[unknown, number]> = [[value, 0]]
   while (stack.length > 0) {

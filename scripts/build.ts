@@ -2,6 +2,7 @@
  * `npm run build`: the library, into `dist/` (the demo builds elsewhere, `build/demo/`).
  *
  *   dist/index.js            ESM entry for bundlers; imports `comlink`, starts `./worker.js` beside itself
+ *   dist/chunks/*.js         what the entry loads when needed: the dialog, the tab host
  *   dist/index.d.ts          its types, one file
  *   dist/worker.js           the SharedWorker, self-contained (Comlink inside) and minified: a stable name,
  *                            so an app can also serve it itself
@@ -51,7 +52,12 @@ export async function buildLibrary(): Promise<string> {
   await Promise.all([
     // Not minified: the app's bundler minifies, and its users read stack traces through it. Comlink stays a
     // dependency, so an app that has it shares one copy.
-    build({ ...common, entryPoints: { index: join(root, 'client/index.ts') }, outdir: libraryDir, format: 'esm', packages: 'external' }),
+    // Split: the dialog (loaded once the hub is up) and the tab host (only without a shared worker) are
+    // chunks of their own, so a page's first load is the entry alone.
+    build({
+      ...common, entryPoints: { index: join(root, 'client/index.ts') }, outdir: libraryDir, format: 'esm', packages: 'external',
+      splitting: true, chunkNames: 'chunks/[name]-[hash]',
+    }),
     build({
       ...common, entryPoints: { worker: join(root, 'worker/entry.ts') }, outdir: libraryDir, format: 'esm', minify: true,
       sourcemap: true, banner,

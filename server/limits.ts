@@ -42,14 +42,5 @@ export class TokenBucket {
   }
 }
 
-/** True when `value` nests at most `limit` objects or arrays deep. Iterative: a hostile value cannot exhaust the stack. */
-export function depthWithin(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!
-    if (typeof item !== 'object' || item === null) continue
-    if (depth >= limit) return false
-    for (const child of Object.values(item)) stack.push([child, depth + 1])
-  }
-  return true
-}
+/** The hub's own check, so the server refuses exactly what the hub would drop. */
+export { depthWithin } from '../protocol/wire'

@@ -30,6 +30,9 @@ export interface Attention {
 const RING_PERIOD = 3_000
 /** How long a new AudioContext may take to start before the tab says sound is blocked. */
 const AUTOPLAY_GRACE = 400
+/** System notifications shown at once: the newest calls' (a flood must not become a thousand notifications). */
+const MAX_NOTIFICATIONS = 3
+const FLASH_PERIOD = 1_000
 
 /** Two short bursts of 440 + 480 Hz, like a phone, scheduled on the audio clock. */
 function ringOnce(context: AudioContext): void {
@@ -55,10 +58,20 @@ export function createAttention(options: AttentionOptions): Attention {
   let audioContext: AudioContext | null = null
   let audioElement: HTMLAudioElement | null = null
   let ringTimer: ReturnType<typeof setInterval> | null = null
+  /** A start of the ringtone queued for its own task (see `update`). */
+  let ringStart: ReturnType<typeof setTimeout> | null = null
   let titleTimer: ReturnType<typeof setInterval> | null = null
-  let originalTitle: string | null = null
+  /** The page's own title while this tab flashes its title; null when it does not. */
+  let pageTitle: string | null = null
+  /** The title as this tab last wrote it (read back: the document normalises whitespace). */
+  let writtenTitle: string | null = null
   let awaitingAudio = false
+  /** Set once the browser showed it cannot do something (no Web Audio, no constructible Notification): said once, not retried. */
+  let noAudio = false
+  let noNotifications = false
   const shown = new Map<string, Notification>()
+
+  const ringing = () => state.ringer && state.calls.size > 0
 
   function setSound(next: Sound): void {
     if (next === sound) return
@@ -68,7 +81,7 @@ export function createAttention(options: AttentionOptions): Attention {
 
   // Autoplay policies refuse sound until the user interacts with the page: retry on the first gesture.
   const onGesture = () => {
-    if (sound === 'blocked' && state.ringer && state.calls.size > 0) startRinging()
+    if (sound === 'blocked' && ringing()) startRinging()
   }
 
   function startRinging(): void {
@@ -79,17 +92,27 @@ export function createAttention(options: AttentionOptions): Attention {
       element.play().then(
         () => {
           // The call may have ended while play() was pending.
-          if (state.ringer && state.calls.size > 0) setSound('playing')
+          if (ringing()) setSound('playing')
           else element.pause()
         },
         (error: unknown) => {
           // AbortError: a pause() interrupted it because nothing rings any more; only NotAllowedError is a refusal.
-          if (error instanceof DOMException && error.name === 'NotAllowedError' && state.ringer && state.calls.size > 0) setSound('blocked')
+          if (error instanceof DOMException && error.name === 'NotAllowedError' && ringing()) setSound('blocked')
         },
       )
       return
     }
-    audioContext ??= new AudioContext()
+    if (audioContext === null) {
+      if (noAudio) return
+      try {
+        audioContext = new AudioContext()
+      } catch (error) {
+        // No Web Audio here (an old or stripped-down browser): the dialog still shows, in silence.
+        noAudio = true
+        console.warn(`[callhub] no ringtone: this browser cannot play Web Audio (${String(error)}); pass \`ringtone\` a sound URL to use <audio>`)
+        return
+      }
+    }
     const context = audioContext
     if (context.state === 'running') return ring(context)
     // A refused context stays suspended and its resume() never settles: wait a moment for it to run,
@@ -101,11 +124,11 @@ export function createAttention(options: AttentionOptions): Attention {
       if (context.state !== 'running') return
       context.removeEventListener('statechange', onState)
       awaitingAudio = false
-      if (state.ringer && state.calls.size > 0) ring(context)
+      if (ringing()) ring(context)
     }
     context.addEventListener('statechange', onState)
     setTimeout(() => {
-      if (context.state !== 'running' && state.ringer && state.calls.size > 0) setSound('blocked')
+      if (context.state !== 'running' && ringing()) setSound('blocked')
     }, AUTOPLAY_GRACE)
   }
 
@@ -118,47 +141,78 @@ export function createAttention(options: AttentionOptions): Attention {
   }
 
   function stopRinging(): void {
+    if (ringStart !== null) clearTimeout(ringStart)
+    ringStart = null
     if (ringTimer !== null) clearInterval(ringTimer)
     ringTimer = null
     audioElement?.pause()
     setSound('off')
   }
 
+  function writeTitle(text: string): void {
+    document.title = text
+    writtenTitle = document.title
+  }
+
+  /** A title other than the one this tab wrote is the page's own (an unread count, say): that is the one to restore. */
+  function notePageTitle(): void {
+    if (pageTitle !== null && document.title !== writtenTitle) pageTitle = document.title
+  }
+
   function flashTitle(): void {
-    const first = state.calls.values().next().value
-    const shouldFlash = document.visibilityState === 'hidden' && first !== undefined
+    const shouldFlash = document.visibilityState === 'hidden' && state.calls.size > 0
     if (!shouldFlash) {
       if (titleTimer !== null) clearInterval(titleTimer)
       titleTimer = null
-      if (originalTitle !== null) document.title = originalTitle
-      originalTitle = null
+      notePageTitle()
+      if (pageTitle !== null) document.title = pageTitle
+      pageTitle = null
+      writtenTitle = null
       return
     }
     if (titleTimer !== null) return
-    originalTitle = document.title
-    const calling = titleText(first)
+    pageTitle = document.title
+    let showsCall = true
+    // The oldest ringing call, read at each flash: the title never names a call that already ended.
+    const calling = () => {
+      const first = state.calls.values().next().value
+      return first === undefined ? (pageTitle ?? '') : titleText(first)
+    }
+    writeTitle(calling())
     titleTimer = setInterval(() => {
-      document.title = document.title === calling ? (originalTitle ?? '') : calling
-    }, 1_000)
-    document.title = calling
+      notePageTitle()
+      showsCall = !showsCall
+      writeTitle(showsCall ? calling() : (pageTitle ?? ''))
+    }, FLASH_PERIOD)
   }
 
   function notify(): void {
+    // Only the ringer notifies, only when no tab is in view, and only for the newest few calls.
+    const wanted = notifications && !noNotifications && state.ringer && !state.anyVisible ? newestKeys(state.calls, MAX_NOTIFICATIONS) : []
     for (const [key, notification] of shown) {
-      if (!state.calls.has(key)) {
+      if (!state.calls.has(key) || (wanted.length > 0 && !wanted.includes(key))) {
         notification.close()
         shown.delete(key)
       }
     }
-    // Only the ringer notifies, and only when no tab is in view; one tag per call replaces any duplicate.
     // The permission is read last: in Chromium each read asks the browser process (~0.1 ms).
-    if (!notifications || !state.ringer || state.anyVisible || state.calls.size === shown.size) return
+    if (wanted.every((key) => shown.has(key))) return
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return
-    for (const [key, call] of state.calls) {
-      if (shown.has(key)) continue
-      const notification = new Notification(notificationTitle(call), {
-        body: call.from.name, tag: `callhub:${key}`, icon: call.from.avatar ?? undefined, requireInteraction: true,
-      })
+    for (const key of wanted) {
+      const call = state.calls.get(key)
+      if (call === undefined || shown.has(key)) continue
+      let notification: Notification
+      try {
+        // One tag per call: the system replaces a duplicate rather than stacking it.
+        notification = new Notification(notificationTitle(call), {
+          body: call.from.name, tag: `callhub:${key}`, icon: call.from.avatar ?? undefined, requireInteraction: true,
+        })
+      } catch (error) {
+        // Chrome on Android has the constructor but throws ("use ServiceWorkerRegistration.showNotification()").
+        noNotifications = true
+        console.warn(`[callhub] no system notifications: this browser cannot construct one (${String(error)})`)
+        return
+      }
       notification.onclick = () => {
         // The dialog of this tab shows the call: bring the tab forward.
         window.focus()
@@ -175,8 +229,15 @@ export function createAttention(options: AttentionOptions): Attention {
   return {
     update(next) {
       state = next
-      if (state.ringer && state.calls.size > 0) startRinging()
-      else stopRinging()
+      if (!ringing()) stopRinging()
+      else if (ringStart === null) {
+        // In a task of its own: the first \`new AudioContext()\` blocks for up to 130 ms on a loaded machine,
+        // and the dialog of the call that started the ringing must not wait for it.
+        ringStart = setTimeout(() => {
+          ringStart = null
+          if (ringing()) startRinging()
+        }, 0)
+      }
       flashTitle()
       notify()
     },
@@ -191,4 +252,9 @@ export function createAttention(options: AttentionOptions): Attention {
       void audioContext?.close()
     },
   }
+}
+
+/** The keys of the last `count` entries of a map (its newest, for a map kept oldest first). */
+function newestKeys<V>(map: ReadonlyMap<string, V>, count: number): string[] {
+  return count <= 0 || map.size === 0 ? [] : [...map.keys()].slice(-count)
 }

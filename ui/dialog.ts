@@ -15,6 +15,8 @@ export interface DialogStrings {
   decline: string
   /** The dialog's heading under the caller's name. */
   incoming: (invitation: Invitation) => string
+  /** The heading instead, for a call that arrives while another is in progress (call waiting: no ringtone). */
+  waiting: (invitation: Invitation) => string
   /** The dialog's accessible name; must contain the caller's name. */
   label: (invitation: Invitation) => string
   /** Read out by screen readers when a call arrives (the dialog does not take focus). */
@@ -43,6 +45,7 @@ export const defaultStrings: DialogStrings = {
   accept: 'Accept',
   decline: 'Decline',
   incoming: (call) => `Incoming ${call.callType} call`,
+  waiting: (call) => `Call waiting: ${call.callType} call`,
   label: (call) => `Incoming ${call.callType} call from ${call.from.name}`,
   announce: (call) => `Incoming ${call.callType} call from ${call.from.name}. Press Alt+Shift+C to answer or decline.`,
   connecting: 'Connecting…',
@@ -79,7 +82,7 @@ export interface DialogLayerOptions {
 }
 
 export interface DialogView {
-  /** Ringing calls, oldest first. */
+  /** Ringing calls, oldest first (read once per render: an iterator will do). */
   calls: Iterable<Invitation>
   missed: readonly Invitation[]
   /** This tab rings, and how its sound fares. */
@@ -123,6 +126,7 @@ const styles = `
   border: 1px solid var(--callhub-border, rgb(128 128 128 / .3)); }
 .card { display: grid; grid-template-columns: 56px minmax(0, 1fr); gap: 12px 14px; padding: 16px; align-items: center;
   contain: paint; }
+.card:focus-visible { outline: 3px solid var(--callhub-focus, #1a73e8); outline-offset: 2px; }
 .avatar { width: 56px; height: 56px; border-radius: 50%; object-fit: cover; background: #8a94a6; }
 .name { font-weight: 600; font-size: 1.05em; margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   unicode-bidi: isolate; line-height: 1.4; max-height: 1.4em; }
@@ -137,6 +141,7 @@ button:disabled { opacity: .6; cursor: progress; }
 .decline { background: var(--callhub-decline, #c62828); }
 .notice { padding: 12px 16px; display: flex; gap: 12px; align-items: center; justify-content: space-between; }
 .notice span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; unicode-bidi: isolate; min-width: 0; }
+bdi { unicode-bidi: isolate; }
 .plain { flex: none; padding: 4px 10px; color: inherit; background: transparent; border: 1px solid currentColor; font-weight: 500; }
 .more { padding: 8px; }
 .more > .plain { width: 100%; }
@@ -163,6 +168,9 @@ interface Card {
   count: HTMLElement
 }
 
+/** Stands for the caller's name while a sentence is built, so the name can go in as an isolated element. */
+const NAME_SLOT = '\u0000'
+
 /** Whether a name has nothing a person could see (only marks, format characters or spaces). */
 function isInvisible(name: string): boolean {
   return name.replace(/[\p{M}\p{Cf}\p{Z}\p{Cc}\s]/gu, '').length === 0
@@ -186,10 +194,23 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
   const missedNotices = new Map<string, HTMLElement>()
   const notices: Array<{ element: HTMLElement; timer: ReturnType<typeof setTimeout> }> = []
   const announced = new Set<string>()
-  let more: HTMLElement | null = null
+  // The "+N more" box lives as long as the layer, so its toggle keeps focus and its list its scroll position
+  // while calls keep arriving; its rows are keyed like the cards.
+  const more = element('div', 'more')
+  const moreToggle = button('plain', '', () => {
+    moreOpen = !moreOpen
+    render(view)
+  })
+  const moreList = element('ul', 'rows')
+  moreList.id = 'callhub-more'
+  moreToggle.setAttribute('aria-controls', moreList.id)
+  more.append(moreToggle)
+  const rows = new Map<string, HTMLElement>()
+  const rowsLeft = element('li', 'left')
   let moreOpen = false
   let newest: Invitation | null = null
-  let view: DialogView = { calls: [], missed: [], ringer: false, sound: 'off' }
+  /** The last view rendered, with its calls read into an array (a notice or the "+N more" toggle renders it again). */
+  let view: DialogView & { calls: readonly Invitation[] } = { calls: [], missed: [], ringer: false, sound: 'off' }
 
   function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
     const node = document.createElement(tag)
@@ -204,6 +225,35 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     node.type = 'button'
     node.addEventListener('click', onClick)
     return node
+  }
+
+  /**
+   * A sentence from `template` with the caller's name in it as a `<bdi>`: a right-to-left name, or one that
+   * ends in digits, stays one unit and cannot reorder the words around it. The text reads as written.
+   */
+  function sentence(template: (invitation: Invitation) => string | null, invitation: Invitation): Node[] | null {
+    const text = template({ ...invitation, from: { ...invitation.from, name: NAME_SLOT } })
+    if (!text) return null
+    const nodes: Node[] = []
+    text.split(NAME_SLOT).forEach((part, index) => {
+      if (index > 0) nodes.push(element('bdi', '', invitation.from.name))
+      if (part !== '') nodes.push(document.createTextNode(part))
+    })
+    return nodes
+  }
+
+  /** Puts `nodes` into `parent` in this order, touching only what moved, and removes the rest. */
+  function placeInOrder(parent: HTMLElement, nodes: readonly HTMLElement[]): void {
+    let cursor: ChildNode | null = parent.firstChild
+    for (const node of nodes) {
+      if (node === cursor) cursor = cursor.nextSibling
+      else parent.insertBefore(node, cursor)
+    }
+    while (cursor !== null) {
+      const after: ChildNode | null = cursor.nextSibling
+      cursor.remove()
+      cursor = after
+    }
   }
 
   /** The invitation as shown: a blank name gets a fallback, so the dialog never reads "… from ". */
@@ -248,6 +298,9 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
   function renderCard(group: Group): Card {
     const invitation = shown(group.newest)
     const card = element('div', 'card')
+    // Focusable from script only: where focus goes when the call it was on goes away (never to a button,
+    // where a key pressed for the old call would answer the new one).
+    card.tabIndex = -1
     card.setAttribute('role', 'dialog')
     card.setAttribute('aria-modal', 'false')
     card.setAttribute('aria-label', strings.label(invitation))
@@ -260,7 +313,7 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     })
     const name = element('p', 'name', invitation.from.name)
     name.dir = 'auto'
-    const what = element('p', 'what', strings.incoming(invitation))
+    const what = element('p', 'what', invitation.waiting === true ? strings.waiting(invitation) : strings.incoming(invitation))
     const count = element('span', 'count')
     what.append(count)
     const text = element('div', 'text')
@@ -282,31 +335,52 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     return { element: card, invitation: group.newest, count }
   }
 
+  function renderRow(group: Group): HTMLElement {
+    const invitation = shown(group.newest)
+    const row = element('li', '')
+    row.setAttribute('aria-label', strings.label(invitation))
+    const name = element('span', '', invitation.from.name)
+    name.dir = 'auto'
+    const accept = button('accept', strings.accept, () => answer(row, onAccept, accept, group.newest))
+    const decline = button('decline', strings.decline, () => answer(row, onDecline, decline, group.newest))
+    row.append(name, accept, decline)
+    return row
+  }
+
+  /** The calls beyond the cards: a toggle, and when open a list of the next few (bounded work). */
   function renderMore(rest: Group[]): HTMLElement | null {
-    if (rest.length === 0) return null
-    const box = element('div', 'more')
-    const toggle = button('plain', strings.more(rest.length), () => {
-      moreOpen = !moreOpen
-      render(view)
-    })
-    toggle.setAttribute('aria-expanded', String(moreOpen))
-    box.append(toggle)
-    if (!moreOpen) return box
-    const rows = element('ul', 'rows')
-    for (const group of rest.slice(0, MAX_ROWS)) {
-      const invitation = shown(group.newest)
-      const row = element('li', '')
-      row.setAttribute('aria-label', strings.label(invitation))
-      const name = element('span', '', invitation.from.name)
-      name.dir = 'auto'
-      const accept = button('accept', strings.accept, () => answer(row, onAccept, accept, group.newest))
-      const decline = button('decline', strings.decline, () => answer(row, onDecline, decline, group.newest))
-      row.append(name, accept, decline)
-      rows.append(row)
+    if (rest.length === 0) {
+      moreOpen = false
+      rows.clear()
+      return null
     }
-    if (rest.length > MAX_ROWS) rows.append(element('li', '', `… ${rest.length - MAX_ROWS} more`))
-    box.append(rows)
-    return box
+    moreToggle.textContent = strings.more(rest.length)
+    moreToggle.setAttribute('aria-expanded', String(moreOpen))
+    if (!moreOpen) {
+      rows.clear()
+      moreList.remove()
+      return more
+    }
+    const listed = rest.slice(0, MAX_ROWS)
+    const keep = new Set(listed.map((group) => callKey(group.newest.callLogId)))
+    for (const key of rows.keys()) if (!keep.has(key)) rows.delete(key)
+    const ordered: HTMLElement[] = []
+    for (const group of listed) {
+      const key = callKey(group.newest.callLogId)
+      let row = rows.get(key)
+      if (row === undefined) {
+        row = renderRow(group)
+        rows.set(key, row)
+      }
+      ordered.push(row)
+    }
+    if (rest.length > MAX_ROWS) {
+      rowsLeft.textContent = strings.more(rest.length - MAX_ROWS)
+      ordered.push(rowsLeft)
+    }
+    placeInOrder(moreList, ordered)
+    if (!moreList.isConnected) more.append(moreList)
+    return more
   }
 
   /** Groups ringing calls by caller, newest caller first; bounded work whatever the number of calls. */
@@ -324,8 +398,8 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
   }
 
   function render(next: DialogView): void {
-    view = next
-    const groups = groupsOf(next.calls)
+    view = { ...next, calls: [...next.calls] }
+    const groups = groupsOf(view.calls)
     const shownGroups = groups.slice(0, MAX_CARDS)
     const keep = new Set(shownGroups.map((group) => callKey(group.newest.callLogId)))
     const hadFocus = root.activeElement !== null
@@ -347,9 +421,8 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
       card.count.textContent = group.count > 1 ? ` · ${strings.repeated(group.count)}` : ''
       ordered.push(card.element)
     }
-    more?.remove()
-    more = renderMore(groups.slice(MAX_CARDS))
-    if (more !== null) ordered.push(more)
+    const rest = renderMore(groups.slice(MAX_CARDS))
+    if (rest !== null) ordered.push(rest)
     const missedKeys = new Set<string>()
     const missed = next.missed.slice(-MAX_MISSED_SHOWN).reverse()
     for (const invitation of missed) {
@@ -357,7 +430,7 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
       missedKeys.add(key)
       let notice = missedNotices.get(key)
       if (notice === undefined) {
-        notice = noticeElement(strings.missed(shown(invitation)))
+        notice = noticeElement(sentence(strings.missed, shown(invitation)) ?? [])
         notice.append(button('plain', strings.dismiss, () => void onDismissMissed(invitation.callLogId).catch(() => {})))
         missedNotices.set(key, notice)
       }
@@ -371,16 +444,7 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     }
     for (const notice of notices) ordered.push(notice.element)
     // Only what moved is touched, so a card keeps its state (a pending Accept) across renders.
-    let cursor: ChildNode | null = layer.firstChild
-    for (const node of ordered) {
-      if (node === cursor) cursor = cursor.nextSibling
-      else layer.insertBefore(node, cursor)
-    }
-    while (cursor !== null) {
-      const after: ChildNode | null = cursor.nextSibling
-      cursor.remove()
-      cursor = after
-    }
+    placeInOrder(layer, ordered)
     if (ordered.length > 0) mount()
     host.dataset.ringing = String(next.ringer && groups.length > 0)
     host.dataset.sound = next.sound
@@ -391,15 +455,17 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
       announcer.textContent = strings.announce(shown(top))
     }
     if (announced.size > 1_000) announced.clear()
-    // Focus that was inside a card that went away goes to the next call rather than to the page's top.
-    if (hadFocus && root.activeElement === null && top !== null) cards.get(callKey(top.callLogId))?.element.querySelector<HTMLButtonElement>('.accept')?.focus()
+    // Focus that was inside a card that went away goes to the next call's card rather than to the page's top.
+    if (hadFocus && root.activeElement === null && top !== null) cards.get(callKey(top.callLogId))?.element.focus()
   }
 
-  function noticeElement(text: string): HTMLElement {
+  function noticeElement(text: Node[]): HTMLElement {
     const notice = element('div', 'notice')
     notice.setAttribute('role', 'status')
-    const span = element('span', '', text)
+    const span = element('span', '')
+    // The sentence's own words set its direction; the name inside it is isolated (`sentence`).
     span.dir = 'auto'
+    span.append(...text)
     notice.append(span)
     return notice
   }
@@ -422,8 +488,8 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
     render,
     notice(settled) {
       if (settled.here) return
-      const text = strings.settledElsewhere({ ...settled, invitation: shown(settled.invitation) })
-      if (!text) return
+      const text = sentence((invitation) => strings.settledElsewhere({ ...settled, invitation }), shown(settled.invitation))
+      if (text === null) return
       const notice = noticeElement(text)
       const entry = {
         element: notice,
@@ -438,7 +504,10 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
         clearTimeout(oldest.timer)
         oldest.element.remove()
       }
-      render(view)
+      // Notices come last in the layer: appending is what a render would do, without its cost per notice
+      // (a thousand calls ending at once are a thousand notices in one batch).
+      layer.append(notice)
+      mount()
     },
     focusNewest,
     dispose() {
@@ -446,6 +515,7 @@ export function createDialogLayer(options: DialogLayerOptions): DialogLayer {
       for (const notice of notices) clearTimeout(notice.timer)
       notices.length = 0
       cards.clear()
+      rows.clear()
       missedNotices.clear()
       host.remove()
     },

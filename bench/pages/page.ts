@@ -35,9 +35,10 @@ export async function resolveSocket(): Promise<SocketIdentity> {
 
 /**
  * Turns raw frames into dialogs and probe reports the way callhub's client does once its worker has parsed
- * them: one dialog per ringing call, duplicates ignored, closed when the call ends.
+ * them: one dialog per ringing call, duplicates ignored, closed when the call ends. With `messages`, every
+ * other frame goes to the page's message handler (the probe), as callhub's `hub.on('message')` does.
  */
-export function createFrameHandler(page: BenchWindow & { benchProbe: Probe }): (raw: unknown) => void {
+export function createFrameHandler(page: BenchWindow & { benchProbe: Probe }, { messages }: { messages: boolean }): (raw: unknown) => void {
   const { benchProbe: probe, callHubOptions: options = {} } = page
   const ringing = new Map<string, Invitation>()
   const noAnswer = () => Promise.resolve()
@@ -60,6 +61,14 @@ export function createFrameHandler(page: BenchWindow & { benchProbe: Probe }): (
       dialogs?.render({ calls: ringing.values(), missed: [], ringer: false, sound: 'off' })
       dialogs?.notice({ callLogId: invitation.callLogId, reason: frame.reason, here: false, invitation })
       probe.settled(key)
-    }
+    } else if (frame.type === 'message' && messages) probe.message(frame.text)
+  }
+}
+
+/** The old design's chat widget on its own socket: it parses every frame and handles what is not a call. */
+export function createChatHandler(probe: Probe): (raw: unknown) => void {
+  return (raw) => {
+    const frame = parseServerFrame(raw)
+    if (frame.type === 'message') probe.message(frame.text)
   }
 }

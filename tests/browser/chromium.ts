@@ -7,6 +7,8 @@ export const chromiumArgs = [
   '--no-first-run', '--disable-quic',
   // A host name that is not localhost, for pages on a plain-http origin (no Web Locks, no crypto.randomUUID).
   '--host-resolver-rules=MAP tutorly.test 127.0.0.1',
+  // Camera and microphone for the WebRTC calls: generated media, no permission prompt.
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
 ]
 
 export function chromiumPath(): string {

@@ -95,6 +95,8 @@ test('a call that rings out closes everywhere with a missed-call notice, and the
 
 test('with no tab in view, the ringer shows one system notification and hidden tabs flash their title', async ({ signedIn, openTabs, api }) => {
   const alice = await signedIn('alice')
+  // The page's clock runs as usual, until the end, where the test runs it on to see that the flashing stopped.
+  await alice.clock.install()
   // A stand-in for the system's notifications that records what the page asks of it.
   await alice.addInitScript(() => {
     const shown: Array<{ title: string; body: string; closed: boolean; click: () => void }> = []
@@ -140,9 +142,35 @@ test('with no tab in view, the ringer shows one system notification and hidden t
   expect(await notifier.evaluate(() => (window as unknown as { focused: number }).focused)).toBe(1)
   await expect(dialogFrom(notifier, 'Bob Bekele')).toBeVisible()
 
-  // Shown again: the title is restored.
-  await setVisibility(tabs[0]!, 'visible')
-  await expect.poll(() => tabs[0]!.title()).toBe('Tutorly · Home')
+  // While the title flashes, the page changes its own (an unread count, say): that is the title to restore.
+  const [tab] = tabs
+  await tab!.evaluate(() => void (document.title = 'Tutorly · Home (2)'))
+  // Shown again while the flash names the call: the page's title is back at once (read in the same task, so
+  // no flash can bring it back by chance), and from then on the page's titles are the only ones.
+  const restored = await tab!.evaluate(() => new Promise<string>((resolve) => {
+    const show = () => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' })
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => false })
+      document.dispatchEvent(new Event('visibilitychange'))
+      const titles: string[] = []
+      new MutationObserver(() => titles.push(document.title)).observe(document.head, { subtree: true, childList: true, characterData: true })
+      Object.assign(window, { titlesAfter: titles })
+      resolve(document.title)
+    }
+    if (document.title.includes('is calling')) return show()
+    const observer = new MutationObserver(() => {
+      if (!document.title.includes('is calling')) return
+      observer.disconnect()
+      show()
+    })
+    observer.observe(document.head, { subtree: true, childList: true, characterData: true })
+  }))
+  expect(restored).toBe('Tutorly · Home (2)')
+  // Three flash periods on the page's clock: a flash still running would write the caller's name.
+  await tab!.evaluate(() => void (document.title = 'Tutorly · Home'))
+  await tab!.clock.runFor(3_000)
+  expect(await tab!.evaluate(() => (window as unknown as { titlesAfter: string[] }).titlesAfter)).toEqual(['Tutorly · Home'])
+  expect(await tab!.title()).toBe('Tutorly · Home')
 })
 
 test('another device answering closes the dialog with a short notice', async ({ signedIn, openTabs, api }) => {

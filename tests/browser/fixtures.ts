@@ -18,6 +18,8 @@ export interface Api {
   call(token: string, to: string, body?: Record<string, unknown>): Promise<{ call_log_id: number; conversation_id: number }>
   cancel(token: string, callLogId: number): Promise<number>
   callStatus(token: string, callLogId: number): Promise<string>
+  /** The server's whole record of a call (`GET /api/calls/{id}`). */
+  callRecord(token: string, callLogId: number): Promise<Record<string, unknown>>
   send(to: string, frame: string): Promise<number>
   drop(): Promise<void>
   post(path: string, body: unknown, token?: string): Promise<Response>
@@ -68,6 +70,10 @@ export function createApi(url: string): Api {
     },
     async cancel(token, callLogId) {
       return (await post(`/api/calls/${callLogId}/cancel`, {}, token)).status
+    },
+    async callRecord(token, callLogId) {
+      const response = await fetch(`${url}/api/calls/${callLogId}`, { headers: { authorization: `Bearer ${token}` } })
+      return ok<Record<string, unknown>>(response)
     },
     async callStatus(token, callLogId) {
       const response = await fetch(`${url}/api/calls/${callLogId}`, { headers: { authorization: `Bearer ${token}` } })

@@ -22,8 +22,16 @@ export interface SignIn {
 export interface Profile {
   /** Opens a new tab at `path` (relative to the profile's origin) and waits until the page exposes `window.callHub`. */
   openTab(path?: string): Promise<Tab>
+  /**
+   * Runs `script` in every page this profile loads from now on (a tab open already: from its next load),
+   * before the page's own scripts: how a scenario takes away an API that some browser lacks. It must be
+   * self-contained, and its argument travels as JSON.
+   */
+  addInitScript<Arg = null>(script: InitScript<Arg>, arg?: Arg): Promise<void>
   close(): Promise<void>
 }
+
+export type InitScript<Arg> = (arg: Arg) => void
 
 export interface Tab {
   /** Loads `path` (relative to the profile's origin) in this tab and waits until the new page exposes `window.callHub`. */
@@ -38,6 +46,10 @@ export interface Tab {
   dialogs(): Promise<DialogSeen[]>
   /** Clicks, with the driver's own pointer input (a user activation), the one visible button `target` names. */
   click(target: ClickTarget): Promise<void>
+  /** Empties the one visible text field `target` names, then types `text` into it with the driver's own key input. */
+  fill(target: FieldTarget, text: string): Promise<void>
+  /** Chooses the option whose text is `option` in the one visible `<select>` `target` names, as the driver's user would. */
+  select(target: FieldTarget, option: string): Promise<void>
   /** Closes the tab from the browser's side: the page gets no say (no `hub.close()`, no `beforeunload` prompt). */
   close(): Promise<void>
 }
@@ -54,6 +66,11 @@ export interface ClickTarget {
   name: string
   /** Only inside the dialog whose accessible name contains this. */
   dialog?: string
+}
+
+export interface FieldTarget {
+  /** The field's accessible name, exactly: its `aria-label`, else the text of its `<label>` outside the field itself. */
+  name: string
 }
 
 export interface PageInspection {
@@ -112,8 +129,65 @@ export function inspectPage(target: ClickTarget | null): PageInspection {
   return { dialogs: seen, target: null, problem: `${matches.length} visible buttons named "${name}"${dialog ? ` in "${dialog}"` : ''}` }
 }
 
+/** What `inspectField` looks for: a field by name, and in a `<select>`, an option by its text. */
+export interface FieldQuery extends FieldTarget {
+  option: string | null
+}
+
+export interface FieldInspection {
+  /** The field `target` names, when exactly one visible `<input>`, `<textarea>` or `<select>` matches. */
+  field: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement | null
+  /** For a `<select>` and an option text: that option (the first with this text). */
+  option: HTMLOptionElement | null
+  /** Why `field` (or the option asked for) is null. */
+  problem: string | null
+}
+
 /**
- * Runs in the page before its scripts, where the driver has init scripts: the profile's first page load
+ * Runs in the page, in every engine (self-contained, as `inspectPage`): the form field a scenario fills or
+ * chooses in, found by its accessible name the way a user finds it by its label. A `<label>` that wraps its
+ * field names it with its own text only (the option texts of a wrapped `<select>` are no part of the name).
+ */
+export function inspectField({ name, option }: FieldQuery): FieldInspection {
+  const text = (value: string | null | undefined) => (value ?? '').replace(/\s+/g, ' ').trim()
+  const labelText = (label: HTMLLabelElement, field: Element) => {
+    let found = ''
+    const walk = (node: Node) => {
+      if (node === field) return
+      if (node.nodeType === Node.TEXT_NODE) found += ` ${node.textContent ?? ''}`
+      node.childNodes.forEach(walk)
+    }
+    walk(label)
+    return text(found)
+  }
+  const nameOf = (field: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement) => {
+    const label = text(field.getAttribute('aria-label'))
+    if (label !== '') return label
+    return text(Array.from(field.labels ?? []).map((wrapping) => labelText(wrapping, field)).join(' '))
+  }
+  const visible = (element: Element) =>
+    typeof element.checkVisibility === 'function' ? element.checkVisibility() : element.getClientRects().length > 0
+  const fields = Array.from(document.querySelectorAll<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>('input, textarea, select'))
+  const matches = fields.filter((field) => visible(field) && nameOf(field) === name)
+  if (matches.length !== 1) return { field: null, option: null, problem: `${matches.length} visible fields named "${name}"` }
+  const field = matches[0]!
+  if (option === null) return { field, option: null, problem: null }
+  const chosen = field instanceof HTMLSelectElement ? Array.from(field.options).find((candidate) => text(candidate.text) === option) ?? null : null
+  return { field, option: chosen, problem: chosen === null ? `no option "${option}" in "${name}"` : null }
+}
+
+/**
+ * Runs in the page (self-contained): the entries of the one visible element with role `log` named `name`
+ * (its `aria-label`), each entry's text, in order; null when there is no such log.
+ */
+export function readLog(name: string): string[] | null {
+  const logs = Array.from(document.querySelectorAll('[role~="log"]')).filter((log) => log.getAttribute('aria-label')?.trim() === name)
+  if (logs.length !== 1) return null
+  return Array.from(logs[0]!.children).map((entry) => (entry.textContent ?? '').replace(/\s+/g, ' ').trim())
+}
+
+/**
+ * Runs in the page before its scripts (every driver's first init script): the profile's first page load
  * signs in, later loads leave storage alone so that a scenario can sign out and stay signed out.
  */
 export function signInBeforeScripts(token: string): void {

@@ -2,8 +2,8 @@
  * The behaviours callhub promises, in every engine, with default client options (the defaults must work
  * everywhere). Sockets are counted on the server: no driver sees a SharedWorker's WebSocket.
  */
-import type { Tab } from './harness'
 import type { EngineName } from './installed'
+import { expectNoDialog, expectOpen, expectRinging, statusOf } from './expectations'
 import { expect, test } from './fixtures'
 
 /**
@@ -17,26 +17,6 @@ const workerOutlivesReload: Record<EngineName, boolean> = { chromium: true, fire
  * again). Firefox does not cache a page that holds a Web Lock; Chromium (as shipped) and WebKitGTK do.
  */
 const backForwardCacheKeepsHubPages: Record<EngineName, boolean> = { chromium: true, firefox: false, webkit: true }
-
-const statusOf = (tab: Tab) => tab.evaluate(() => window.callHub.status)
-const dialogNames = async (tab: Tab) => (await tab.dialogs()).map((dialog) => dialog.name)
-
-async function expectOpen(tabs: Tab[], tabCount = tabs.length): Promise<void> {
-  for (const tab of tabs) {
-    await expect.poll(async () => {
-      const status = await statusOf(tab)
-      return status.type === 'open' ? status.tabs : status.type
-    }).toBe(tabCount)
-  }
-}
-
-async function expectRinging(tabs: Tab[], caller: string): Promise<void> {
-  for (const tab of tabs) await expect.poll(() => tab.dialogs()).toEqual([{ name: expect.stringContaining(caller), buttons: ['Accept', 'Decline'] }])
-}
-
-async function expectNoDialog(tabs: Tab[]): Promise<void> {
-  for (const tab of tabs) await expect.poll(() => dialogNames(tab)).toEqual([])
-}
 
 test('three tabs of one profile share one socket on the server', async ({ signedIn, openTabs, api }) => {
   const tabs = await openTabs(await signedIn('alice'), 3)
@@ -135,7 +115,10 @@ test('a page brought back with the Back button rings when a call comes', async (
   await expect.poll(async () => statusOf(tab!)).toMatchObject({ type: 'open', tabs: 1 })
   await tab!.back()
   const restored = await tab!.evaluate(() => 'leftForReels' in window)
-  expect(restored).toBe(backForwardCacheKeepsHubPages[engine.name])
+  // Where the engine says why a page was not restored (Chromium's `notRestoredReasons`), a failure shows it:
+  // it failed once in Chromium on a heavily loaded machine, and passed in 10 runs after.
+  const notRestored = await tab!.evaluate(() => JSON.stringify((performance.getEntriesByType('navigation')[0] as { notRestoredReasons?: unknown } | undefined)?.notRestoredReasons ?? null))
+  expect(restored, `restored from the back/forward cache (not restored because: ${notRestored})`).toBe(backForwardCacheKeepsHubPages[engine.name])
   await api.call(await api.login('bob'), 'Tutor:1')
   await expectRinging([tab!], 'Bob Bekele')
 })

@@ -1,7 +1,7 @@
 /** The per-tab delivery queue of a host: one deliver in flight, batching, the backlog cap and the resync. */
 import { describe, expect, it } from 'vitest'
 import type { HubEvent } from '../../protocol/port'
-import { MAX_BACKLOG, createDelivery } from '../../core/delivery'
+import { MAX_BACKLOG, MAX_MESSAGES, createDelivery } from '../../core/delivery'
 
 const log = (n: number): HubEvent => ({ type: 'log', line: String(n) })
 
@@ -103,5 +103,35 @@ describe('delivery to one tab', () => {
     runScheduled()
     expect(batches).toEqual([])
     expect(delivery.queued()).toBe(0)
+  })
+})
+
+describe('messages to a tab that is behind', () => {
+  const message = (n: number): HubEvent => ({ type: 'message', text: `{"type":"chat","n":${n}}` })
+
+  it('are kept, in order, when its state backlog is replaced by a snapshot', async () => {
+    const { delivery, batches, runScheduled, answer, resyncs } = setup()
+    delivery.push(log(0))
+    runScheduled()
+    for (let n = 1; n <= 3_000; n += 1) delivery.push(n % 3 === 0 ? message(n) : log(n))
+    expect(resyncs()).toBeGreaterThan(0)
+    await answer()
+    const delivered = batches[1]!.filter((event) => event.type === 'message')
+    expect(delivered).toHaveLength(1_000)
+    expect(delivered.map((event) => (event as { text: string }).text)).toEqual(Array.from({ length: 1_000 }, (_, index) => message((index + 1) * 3)).map((event) => (event as { text: string }).text))
+  })
+
+  it(`are never dropped for a burst (10,000 in a row), and past ${MAX_MESSAGES} the oldest go, with a line that says how many`, async () => {
+    const { delivery, batches, runScheduled, answer, resyncs } = setup()
+    delivery.push(log(0))
+    runScheduled()
+    for (let n = 1; n <= 10_000; n += 1) delivery.push(message(n))
+    expect([delivery.queued(), resyncs()]).toEqual([10_000, 0])
+    for (let n = 10_001; n <= MAX_MESSAGES + 5; n += 1) delivery.push(message(n))
+    expect(delivery.queued()).toBe(MAX_MESSAGES)
+    await answer()
+    const batch = batches[1]!
+    expect(batch[0]).toEqual(message(6))
+    expect(batch.at(-1)).toEqual({ type: 'log', line: expect.stringContaining('dropped the 5 oldest messages') })
   })
 })

@@ -1006,6 +1006,24 @@ describe('calls in progress', () => {
     expect(a.ringer()).toBe(true)
   })
 
+  it('keeps the frames of a ringing call (early ICE candidates) for the tab that answers, and for no one else', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { messages: true })
+    const b = tab('b', { messages: true })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    socket.receive({ type: 'ice_candidate', call_log_id: 9, candidate: 'early' })
+    expect(a.messages()).toEqual([])
+    const answered = hub.accept('b', 9)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    expect(b.events.filter((event) => event.type === 'call-frame')).toEqual([
+      { type: 'call-frame', callLogId: 9, text: '{"type":"ice_candidate","call_log_id":9,"candidate":"early"}' },
+    ])
+    expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
+  })
+
   it("the caller's tab holds the call it placed: the answer comes there, and a busy decline ends it", () => {
     const { hub, factory, tab } = setup()
     const caller = tab('caller')

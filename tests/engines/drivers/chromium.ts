@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { chromium } from '@playwright/test'
 import type { Page } from '@playwright/test'
 import { chromiumArgs } from '../../browser/chromium'
-import { inspectPage, markPageLeft, pageReadyTimeout, shownAfter, signInBeforeScripts, waitUntil } from '../harness'
-import type { Engine, PageFunction, Profile, Tab } from '../harness'
+import { inspectField, inspectPage, markPageLeft, pageReadyTimeout, shownAfter, signInBeforeScripts, waitUntil } from '../harness'
+import type { Engine, FieldTarget, InitScript, PageFunction, Profile, Tab } from '../harness'
 
 export async function launchChromium(executable: string): Promise<Engine> {
   // Playwright turns off the back/forward cache and the throttling of background tabs; Chrome has them on,
@@ -25,6 +25,9 @@ export async function launchChromium(executable: string): Promise<Engine> {
           const tab = chromiumTab(await context.newPage())
           await tab.goto(path)
           return tab
+        },
+        async addInitScript(script, arg) {
+          await context.addInitScript(script as InitScript<unknown>, arg ?? null)
         },
         close: () => context.close(),
       }
@@ -59,6 +62,25 @@ function chromiumTab(page: Page): Tab {
       await element.click()
       await inspection.dispose()
     },
+    async fill(target, text) {
+      const { field } = await fieldOf(target, null)
+      await field.fill('')
+      await page.keyboard.type(text)
+    },
+    async select(target, option) {
+      const { field, chosen } = await fieldOf(target, option)
+      await field.selectOption(chosen!)
+    },
     close: () => page.close({ runBeforeUnload: false }),
+  }
+
+  async function fieldOf(target: FieldTarget, option: string | null) {
+    const inspection = await page.evaluateHandle(inspectField, { name: target.name, option })
+    const field = (await inspection.getProperty('field')).asElement()
+    const chosen = (await inspection.getProperty('option')).asElement()
+    const problem = await (await inspection.getProperty('problem')).jsonValue()
+    await inspection.dispose()
+    if (field === null || problem !== null) throw new Error(`[engines] cannot use a field: ${problem}`)
+    return { field, chosen }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * WebKitGTK through its WebKitWebDriver (WebDriver classic, with selenium-webdriver), drawing MiniBrowser
- * into an Xvfb display of its own. WebDriver classic has one current window per session and no init
- * scripts: every command is queued and first switches to its tab, and sign-in is a first navigation.
+ * into an Xvfb display of its own. WebDriver classic has one current window per session, so every command is
+ * queued and first switches to its tab; and it has no init scripts, so a proxy of the session's own puts them
+ * into each page (init-script-proxy.ts).
  */
 import { randomUUID } from 'node:crypto'
 import { spawn } from 'node:child_process'
@@ -9,8 +10,10 @@ import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Builder, Capabilities, WebElement } from 'selenium-webdriver'
 import type { WebDriver } from 'selenium-webdriver'
-import { inspectPage, markPageLeft, pageReadyTimeout, shownAfter, waitUntil } from '../harness'
-import type { ClickTarget, Engine, PageFunction, PageInspection, Profile, Tab } from '../harness'
+import { inspectField, inspectPage, markPageLeft, pageReadyTimeout, shownAfter, signInBeforeScripts, waitUntil } from '../harness'
+import type { ClickTarget, Engine, InitScript, FieldInspection, FieldQuery, FieldTarget, PageFunction, PageInspection, Profile, Tab } from '../harness'
+import { startInitScriptProxy } from './init-script-proxy'
+import type { InitScriptProxy } from './init-script-proxy'
 
 interface WebKitPaths {
   webDriver: string
@@ -36,7 +39,13 @@ export async function launchWebKit(paths: WebKitPaths): Promise<Engine> {
       const session = spare ?? (await open())
       spare = null
       const profile = await webKitProfile(session, origin, token)
-      return { openTab: profile.openTab, close: () => session.quit().finally(() => sessions.delete(session)) }
+      return {
+        openTab: profile.openTab,
+        async addInitScript(script, arg) {
+          session.initScripts.add(script as InitScript<unknown>, arg ?? null)
+        },
+        close: () => session.quit().finally(() => sessions.delete(session)),
+      }
     },
     async close() {
       await Promise.all([...sessions].map((session) => session.quit()))
@@ -47,11 +56,14 @@ export async function launchWebKit(paths: WebKitPaths): Promise<Engine> {
 
 interface Session {
   driver: WebDriver
+  /** Every page this session loads goes through it. */
+  initScripts: InitScriptProxy
   quit(): Promise<void>
 }
 
 /** One WebKitWebDriver per profile: it serves one session at a time, and a session is one MiniBrowser. */
 async function startSession(paths: WebKitPaths, display: string): Promise<Session> {
+  const initScripts = await startInitScriptProxy()
   const port = await freePort()
   const server = spawn(paths.webDriver, [`--port=${port}`], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' })
   killOnExit(server)
@@ -60,13 +72,17 @@ async function startSession(paths: WebKitPaths, display: string): Promise<Sessio
   const capabilities = new Capabilities({
     browserName: 'MiniBrowser',
     'webkitgtk:browserOptions': { binary: paths.miniBrowser, args: ['--automation'] },
+    // WebKitGTK sends 127.0.0.1 through the proxy too (no default bypass list), ws: included.
+    proxy: { proxyType: 'manual', httpProxy: initScripts.address },
   })
   const driver = await new Builder().usingServer(url).withCapabilities(capabilities).build()
   return {
     driver,
+    initScripts,
     async quit() {
       await driver.quit().catch(() => {})
       server.kill()
+      await initScripts.close()
     },
   }
 }
@@ -91,9 +107,8 @@ async function webKitProfile(session: Session, origin: string, token: string): P
     return run
   }
 
-  // No init scripts in WebDriver classic: the first navigation signs in, and the first tab loads afresh.
-  await driver.get(origin)
-  await driver.executeScript('localStorage.setItem("token", arguments[0])', token)
+  session.initScripts.add(signInBeforeScripts, token)
+  // The session's first window is the profile's first tab.
   let unusedWindow: string | null = current
 
   function webKitTab(handle: string): Tab {
@@ -124,12 +139,33 @@ async function webKitProfile(session: Session, origin: string, token: string): P
           await inspection.target.click()
         })
       },
+      async fill(target, text) {
+        await on(handle, async () => {
+          const { field } = await fieldOf(target, null)
+          await field.clear()
+          await field.sendKeys(text)
+        })
+      },
+      async select(target, option) {
+        // WebDriver's Element Click on an `<option>` chooses it, as a user picking from the list would.
+        await on(handle, async () => (await fieldOf(target, option)).chosen!.click())
+      },
       close: () =>
         on(handle, async () => {
           await driver.close()
           current = null
         }),
     }
+  }
+
+  /** The field `target` names in the current tab (call it inside `on`), and the option asked for. */
+  async function fieldOf(target: FieldTarget, option: string | null): Promise<{ field: WebElement; chosen: WebElement | null }> {
+    const query: FieldQuery = { name: target.name, option }
+    const inspection = await driver.executeScript<Omit<FieldInspection, 'field' | 'option'> & { field: WebElement | null; option: WebElement | null }>(
+      `return (${inspectField.toString()}).apply(null, arguments)`, query,
+    )
+    if (!(inspection.field instanceof WebElement) || inspection.problem !== null) throw new Error(`[engines] cannot use a field: ${inspection.problem}`)
+    return { field: inspection.field, chosen: inspection.option }
   }
 
   return {

@@ -1,0 +1,109 @@
+/**
+ * After Accept: a real WebRTC call between two browser contexts (Chromium's fake camera and microphone),
+ * its signalling over each side's one socket, routed by the hub to the one tab that holds the call.
+ */
+import type { Page } from '@playwright/test'
+import { dialogFrom, expect, expectOpen, test } from './fixtures'
+
+const inboundBytes = (page: Page) => page.evaluate(() => window.demoCall?.inboundBytes() ?? Promise.resolve(-1))
+const connectionState = (page: Page) => page.evaluate(() => window.demoCall?.pc.connectionState ?? 'none')
+const panelState = (page: Page) => page.evaluate(() => document.querySelector<HTMLElement>('#call-panel')?.dataset.state ?? null)
+
+/** Records, in a tab, every frame it hears about a call: as messages, and whether it held a session. */
+async function recordSignalling(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const heard: string[] = []
+    Object.assign(window, { heard, heldSession: false })
+    window.callHub.on('message', (text) => heard.push(text))
+    window.callHub.on('session', () => Object.assign(window, { heldSession: true }))
+  })
+}
+const heardOf = (page: Page) => page.evaluate(() => ({
+  heard: (window as unknown as { heard: string[] }).heard,
+  heldSession: (window as unknown as { heldSession: boolean }).heldSession,
+}))
+
+async function dial(page: Page, target: string, callType: 'voice' | 'video'): Promise<void> {
+  await page.locator('select[name="target"]').selectOption(target)
+  await page.locator('select[name="call_type"]').selectOption(callType)
+  await page.getByRole('button', { name: 'Call', exact: true }).click()
+}
+
+test('a real call: bob dials, alice answers in one of three tabs, media flows both ways, her other tabs hear no signalling, a second caller waits, and closing her tab ends it for bob', async ({ signedIn, openTabs, api }) => {
+  const aliceTabs = await openTabs(await signedIn('alice'), 3)
+  const [bobTab] = await openTabs(await signedIn('bob'), 1)
+  await expectOpen([...aliceTabs, bobTab!])
+  for (const tab of aliceTabs) await recordSignalling(tab)
+  const bob = await api.login('bob')
+
+  await dial(bobTab!, 'Tutor:1', 'video')
+  for (const tab of aliceTabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
+  const callLogId = await aliceTabs[0]!.evaluate(() => window.callHub.calls[0]!.callLogId as number)
+  const [, answering, other] = aliceTabs
+  await dialogFrom(answering!, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
+
+  // Both peer connections connect, and RTP bytes keep arriving on both sides.
+  await expect.poll(() => connectionState(bobTab!), { timeout: 30_000 }).toBe('connected')
+  await expect.poll(() => connectionState(answering!), { timeout: 30_000 }).toBe('connected')
+  for (const page of [bobTab!, answering!]) {
+    const before = await inboundBytes(page)
+    await expect.poll(() => inboundBytes(page)).toBeGreaterThan(before)
+  }
+  await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'accepted', media: { caller: 'connected', callee: 'connected' } })
+
+  // The answer and candidates went to the answering tab only.
+  for (const tab of [aliceTabs[0]!, other!]) {
+    const { heard, heldSession } = await heardOf(tab)
+    expect(heldSession).toBe(false)
+    expect(heard.filter((text) => text.includes('"call_log_id"'))).toEqual([])
+  }
+  expect((await heardOf(answering!)).heldSession).toBe(true)
+  for (const tab of aliceTabs) {
+    await expect.poll(() => tab.evaluate(() => window.callHub.status.inCall)).toEqual([{ callLogId, here: tab === answering }])
+  }
+
+  // Busy: a second call waits (the default), shown in every tab and ringing in none.
+  const carolCall = await api.call(await api.login('carol'), 'Tutor:1', { call_type: 'voice' })
+  for (const tab of aliceTabs) {
+    await expect(dialogFrom(tab, 'Carol Chala')).toContainText('Call waiting')
+    expect(await tab.evaluate(() => window.callHub.ringsHere)).toBe(false)
+  }
+  expect(await tab0Calls(aliceTabs[0]!)).toContainEqual({ callLogId: carolCall.call_log_id, waiting: true })
+
+  // The answering tab closes: its Web Lock tells the hub, which tells the backend; bob's side ends.
+  const closedAt = Date.now()
+  await answering!.close()
+  await expect.poll(() => panelState(bobTab!)).toBe('ended')
+  console.info(`bob's side ended ${Date.now() - closedAt} ms after alice's answering tab closed`)
+  await expect(bobTab!.locator('#call-state')).toContainText('tab closed')
+  await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'ended', end_reason: 'tab_closed', ended_by: 'callee' })
+})
+
+test('either side hangs up with its button: the other side ends, and the server records who and why', async ({ signedIn, openTabs, api }) => {
+  const [aliceTab] = await openTabs(await signedIn('alice'), 1)
+  const [bobTab] = await openTabs(await signedIn('bob'), 1)
+  await expectOpen([aliceTab!, bobTab!])
+  const bob = await api.login('bob')
+  await dial(bobTab!, 'Tutor:1', 'voice')
+  await dialogFrom(aliceTab!, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
+  await expect.poll(() => connectionState(bobTab!), { timeout: 30_000 }).toBe('connected')
+  const callLogId = await bobTab!.evaluate(() => window.demoCall!.session.callLogId as number)
+  await bobTab!.getByRole('button', { name: 'Hang up' }).click()
+  await expect.poll(() => panelState(aliceTab!)).toBe('ended')
+  await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'ended', end_reason: 'hangup', ended_by: 'caller' })
+})
+
+test("with whenBusy 'decline', a call during a call is declined as busy and the caller hears so", async ({ signedIn, openTabs, api }) => {
+  const [aliceTab] = await openTabs(await signedIn('alice', { whenBusy: 'decline' }), 1)
+  const [bobTab] = await openTabs(await signedIn('bob'), 1)
+  await expectOpen([aliceTab!, bobTab!])
+  await dial(bobTab!, 'Tutor:1', 'voice')
+  await dialogFrom(aliceTab!, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
+  await expect.poll(() => connectionState(aliceTab!), { timeout: 30_000 }).toBe('connected')
+  const carol = await api.login('carol')
+  const second = await api.call(carol, 'Tutor:1')
+  await expect.poll(() => api.callRecord(carol, second.call_log_id)).toMatchObject({ status: 'declined', end_reason: 'busy' })
+  await expect(aliceTab!.getByRole('dialog')).toHaveCount(0)
+})
+
+const tab0Calls = (page: Page) => page.evaluate(() => window.callHub.calls.map((call) => ({ callLogId: call.callLogId, waiting: call.waiting === true })))
