@@ -79,19 +79,38 @@ test('a real call: bob dials, alice answers in one of three tabs, media flows bo
   await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'ended', end_reason: 'tab_closed', ended_by: 'callee' })
 })
 
-test('either side hangs up with its button: the other side ends, and the server records who and why', async ({ signedIn, openTabs, api }) => {
-  const [aliceTab] = await openTabs(await signedIn('alice'), 1)
-  const [bobTab] = await openTabs(await signedIn('bob'), 1)
-  await expectOpen([aliceTab!, bobTab!])
-  const bob = await api.login('bob')
-  await dial(bobTab!, 'Tutor:1', 'voice')
-  await dialogFrom(aliceTab!, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
-  await expect.poll(() => connectionState(bobTab!), { timeout: 30_000 }).toBe('connected')
-  const callLogId = await bobTab!.evaluate(() => window.demoCall!.session.callLogId as number)
-  await bobTab!.getByRole('button', { name: 'Hang up' }).click()
-  await expect.poll(() => panelState(aliceTab!)).toBe('ended')
-  await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'ended', end_reason: 'hangup', ended_by: 'caller' })
-})
+// Issue 10's "done means": a call completes with several tabs on each side, and whichever side ends it (its
+// button, or closing its tab) the other side ends and the server records media connected for both, then who
+// ended it and why.
+const ends = [
+  { who: 'caller', how: 'hangs up', reason: 'hangup', shown: 'ended (hangup)' },
+  { who: 'callee', how: 'hangs up', reason: 'hangup', shown: 'ended (hangup)' },
+  { who: 'caller', how: 'closes its tab', reason: 'tab_closed', shown: 'ended (tab closed)' },
+] as const
+for (const end of ends) {
+  test(`two tabs on each side, the ${end.who} ${end.how}: the other side ends, and the server records media connected for both, then who and why`, async ({ signedIn, openTabs, api }) => {
+    const aliceTabs = await openTabs(await signedIn('alice'), 2)
+    const bobTabs = await openTabs(await signedIn('bob'), 2)
+    await expectOpen([...aliceTabs, ...bobTabs])
+    const bob = await api.login('bob')
+    const bobTab = bobTabs[1]!
+    const aliceTab = aliceTabs[1]!
+    await dial(bobTab, 'Tutor:1', 'voice')
+    await dialogFrom(aliceTab, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
+    for (const page of [bobTab, aliceTab]) await expect.poll(() => connectionState(page), { timeout: 30_000 }).toBe('connected')
+    const callLogId = await bobTab.evaluate(() => window.demoCall!.session.callLogId as number)
+    await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({ status: 'accepted', media: { caller: 'connected', callee: 'connected' } })
+
+    const [ending, other] = end.who === 'caller' ? [bobTab, aliceTab] : [aliceTab, bobTab]
+    if (end.how === 'hangs up') await ending.getByRole('button', { name: 'Hang up' }).click()
+    else await ending.close()
+    await expect.poll(() => panelState(other)).toBe('ended')
+    await expect(other.locator('#call-state')).toContainText(end.shown)
+    await expect.poll(() => api.callRecord(bob, callLogId)).toMatchObject({
+      status: 'ended', end_reason: end.reason, ended_by: end.who, media: { caller: 'connected', callee: 'connected' },
+    })
+  })
+}
 
 test("with whenBusy 'decline', a call during a call is declined as busy and the caller hears so", async ({ signedIn, openTabs, api }) => {
   const [aliceTab] = await openTabs(await signedIn('alice', { whenBusy: 'decline' }), 1)
