@@ -79,6 +79,21 @@ function setup(options: { locks?: ReturnType<typeof createFakeLocks>; hostLock?:
   return { clock, host, link, states, events }
 }
 
+/** A link started and attached: the host answered its first attach. */
+async function attached(options: Parameters<typeof setup>[0] = {}) {
+  const world = setup(options)
+  world.link.start()
+  await flush()
+  world.host.answerAttach(0)
+  await flush()
+  return world
+}
+
+/** The host holds its lock for its life, as a live host does. */
+function holdHostLock(locks: ReturnType<typeof createFakeLocks>): void {
+  void locks.scope('worker').request('callhub:host:w', {}, () => new Promise(() => {}))
+}
+
 describe('the link to the host', () => {
   it('is one union: idle, attaching, then attached once the host answers', async () => {
     const { host, link, states } = setup()
@@ -102,24 +117,15 @@ describe('the link to the host', () => {
   })
 
   it('passes the events of the current connection only', async () => {
-    const { host, link, events } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { host, link, events } = await attached()
     host.connections[0]!.deliver([{ type: 'log', line: 'hello' }])
     expect(events).toEqual([{ type: 'log', line: 'hello' }])
   })
 
   it('learns from the Web Lock that the host died: pending calls reject, and it attaches again at once', async () => {
     const locks = createFakeLocks()
-    // The host holds its lock for its life.
-    void locks.scope('worker').request('callhub:host:w', {}, () => new Promise(() => {}))
-    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    holdHostLock(locks)
+    const { clock, host, link } = await attached({ locks, hostLock: 'callhub:host:w' })
     host.connections[0]!.calls.accept = () => new Promise(() => {})
     const pending = link.call('accept', (calls) => calls.accept(1))
     await flush()
@@ -137,11 +143,7 @@ describe('the link to the host', () => {
   })
 
   it('without Web Locks, pings its host and attaches again when the host no longer knows the tab', async () => {
-    const { clock, host, link } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { clock, host, link } = await attached()
     let pings = 0
     host.connections[0]!.calls.ping = async () => {
       pings += 1
@@ -159,11 +161,7 @@ describe('the link to the host', () => {
   })
 
   it('without Web Locks, a host that stops answering pings is taken for lost', async () => {
-    const { clock, host, link } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { clock, host, link } = await attached()
     host.connections[0]!.calls.ping = () => new Promise(() => {})
     clock.advance(TAB_PING_INTERVAL)
     await flush()
@@ -174,11 +172,7 @@ describe('the link to the host', () => {
   })
 
   it('attaches again when a request finds the host forgot the tab (a restarted worker on the same port)', async () => {
-    const { clock, host, link } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { clock, host, link } = await attached()
     host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
     await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
     clock.advance(0)
@@ -205,11 +199,7 @@ describe('the link to the host', () => {
   })
 
   it('a call that outlives its timeout rejects with HubTimeoutError', async () => {
-    const { clock, host, link } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { clock, host, link } = await attached()
     host.connections[0]!.calls.configure = () => new Promise(() => {})
     const configuring = link.call('configure', (calls) => calls.configure({}))
     await flush()
@@ -219,12 +209,8 @@ describe('the link to the host', () => {
 
   it('close() cancels everything pending: calls reject, no retry is left, and the host hears a detach', async () => {
     const locks = createFakeLocks()
-    void locks.scope('worker').request('callhub:host:w', {}, () => new Promise(() => {}))
-    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    holdHostLock(locks)
+    const { clock, host, link } = await attached({ locks, hostLock: 'callhub:host:w' })
     let detached = 0
     host.connections[0]!.calls.detach = async () => {
       detached += 1
@@ -245,11 +231,7 @@ describe('the link to the host', () => {
   })
 
   it('close() while attached tells the host and lets the connection go', async () => {
-    const { host, link } = setup()
-    link.start()
-    await flush()
-    host.answerAttach(0)
-    await flush()
+    const { host, link } = await attached()
     let detached = 0
     host.connections[0]!.calls.detach = async () => {
       detached += 1
