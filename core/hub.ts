@@ -42,6 +42,13 @@ const ENDED_MEMORY = 512
 const MISSED_MEMORY = 20
 /** Frames of a ringing call kept for the tab that will answer it. */
 const EARLY_FRAMES = 64
+/**
+ * Frames of a call that neither rings here nor is in progress here, kept a while: the tab that placed the
+ * call holds it (`track`) only once `POST /api/calls` has answered, and the callee's side may be quicker (a
+ * decline as busy, a cancel). At most this many, each for `UNHELD_FRAME_AGE` ms.
+ */
+const UNHELD_FRAMES = 64
+const UNHELD_FRAME_AGE = 30_000
 
 interface Answering {
   tabId: string
@@ -87,6 +94,8 @@ interface Session {
   anyVisible: boolean
   /** Calls in progress, each held by the tab that answered (or placed) it: their frames go there only. */
   inCalls: Map<string, InProgress>
+  /** Recent frames of calls no tab holds, oldest first, for a `track` that comes after them. */
+  unheld: Array<{ key: string; at: number; frame: Extract<ServerFrame, { type: 'end' | 'message' }> }>
 }
 
 interface InProgress {
@@ -240,7 +249,7 @@ export function createHub(deps: HubDeps): Hub {
     for (const problem of problems) log(`${key}: ${problem}`)
     const session: Session = {
       key, profile, url, token, settings, tabs: new Set(), calls: new Map(), ended: new Map(), missed: [],
-      reconciled: false, linger: null, ringer: null, anyVisible: false, inCalls: new Map(),
+      reconciled: false, linger: null, ringer: null, anyVisible: false, inCalls: new Map(), unheld: [],
       connection: undefined as unknown as Connection,
     }
     sessions.set(key, session)
@@ -352,6 +361,9 @@ export function createHub(deps: HubDeps): Hub {
         return
       }
     }
+    if ((frame.type === 'end' || frame.type === 'message') && frame.callLogId !== null && !session.calls.has(callKey(frame.callLogId))) {
+      keepUnheld(session, callKey(frame.callLogId), frame)
+    }
     if (frame.type === 'invitation') ring(session, frame.invitation, true)
     else if (frame.type === 'end') {
       const key = callKey(frame.callLogId)
@@ -374,6 +386,21 @@ export function createHub(deps: HubDeps): Hub {
       const detail = frame.type === 'end' ? frame.detail ?? frame.reason : reasonOf(frame.text) ?? frameType!
       endInCall(session, key, detail)
     }
+  }
+
+  function keepUnheld(session: Session, key: string, frame: Extract<ServerFrame, { type: 'end' | 'message' }>): void {
+    session.unheld.push({ key, at: clock.now(), frame })
+    if (session.unheld.length > UNHELD_FRAMES) session.unheld.shift()
+  }
+
+  /** A tab holds a call it placed: the frames of that call that came first reach it now, an end included. */
+  function holdPlaced(session: Session, tabId: string, callLogId: CallLogId): void {
+    const key = callKey(callLogId)
+    startInCall(session, tabId, callLogId, null)
+    const since = clock.now() - UNHELD_FRAME_AGE
+    const kept = session.unheld.filter((entry) => entry.key === key && entry.at >= since)
+    session.unheld = session.unheld.filter((entry) => entry.key !== key)
+    for (const { frame } of kept) if (session.inCalls.has(key)) callFrame(session, key, frame)
   }
 
   function startInCall(session: Session, tabId: string, callLogId: CallLogId, conversationId: CallLogId | null, early: string[] = []): void {
@@ -675,8 +702,7 @@ export function createHub(deps: HubDeps): Hub {
       })
     },
     track(tabId, callLogId) {
-      const session = sessionOf(tabId, 'hold a call')
-      startInCall(session, tabId, callLogId, null)
+      holdPlaced(sessionOf(tabId, 'hold a call'), tabId, callLogId)
     },
     sessionSend(tabId, callLogId, text) {
       return attempt(() => {

@@ -44,7 +44,7 @@ export interface Wire {
   dropAll(): Promise<number>
   /** Stops sending and reading for `ms`, without closing: what sockets send waits, unread, and is read in order after. */
   stall(ms: number): number
-  stats(): { connections: Record<string, number>; sockets: number; attempts: Record<string, number>; authenticated: Record<string, number> }
+  stats(): { connections: Record<string, number>; sockets: number; attempts: Record<string, number>; authenticated: Record<string, number>; authIgnored: Record<string, number> }
   close(): void
 }
 
@@ -79,6 +79,8 @@ export function createWire(options: WireOptions): Wire {
   const byProfile = new Map<string, Set<Peer>>()
   const attempts = new BoundedCounts(maxTotalsKeys)
   const authenticated = new BoundedCounts(maxTotalsKeys)
+  /** `auth` frames on sockets already admitted (by their first auth, or by the URL alone without socket auth). */
+  const authIgnored = new BoundedCounts(maxTotalsKeys)
   let stalledUntil = 0
   let nextChatId = 1
   const stalled = () => Date.now() < stalledUntil
@@ -232,7 +234,7 @@ export function createWire(options: WireOptions): Wire {
     if (frame === null) return
     switch (frame.type) {
       case 'rejected': return refuse(peer, frame)
-      case 'auth': return // already accepted: a second auth changes nothing
+      case 'auth': return void authIgnored.bump(peer.profile.key) // already admitted: it changes nothing
       case 'ping': return void (pong && send(peer, PONG))
       case 'call_accepted':
       case 'call_declined': return answer(peer, frame)
@@ -326,7 +328,7 @@ export function createWire(options: WireOptions): Wire {
         if (open > 0) connections[key] = open
       }
       // `sockets`: every socket held, accepted or not, closing included (what a load test watches).
-      return { connections, sockets: peers.size, attempts: attempts.toJSON(), authenticated: authenticated.toJSON() }
+      return { connections, sockets: peers.size, attempts: attempts.toJSON(), authenticated: authenticated.toJSON(), authIgnored: authIgnored.toJSON() }
     },
     close() {
       clearInterval(heartbeat)

@@ -119,9 +119,15 @@ test("with whenBusy 'decline', a call during a call is declined as busy and the 
   await dial(bobTab!, 'Tutor:1', 'voice')
   await dialogFrom(aliceTab!, 'Bob Bekele').getByRole('button', { name: 'Accept' }).click()
   await expect.poll(() => connectionState(aliceTab!), { timeout: 30_000 }).toBe('connected')
+  // Carol calls from her own page, so what she hears is what her page shows.
+  const [carolTab] = await openTabs(await signedIn('carol'), 1)
+  await expectOpen([carolTab!])
+  const placed = carolTab!.waitForResponse((response) => response.url().endsWith('/api/calls') && response.request().method() === 'POST')
+  await dial(carolTab!, 'Tutor:1', 'voice')
+  const second = ((await (await placed).json()) as { call_log_id: number }).call_log_id
+  await expect(carolTab!.locator('#call-state')).toContainText('busy')
   const carol = await api.login('carol')
-  const second = await api.call(carol, 'Tutor:1')
-  await expect.poll(() => api.callRecord(carol, second.call_log_id)).toMatchObject({ status: 'declined', end_reason: 'busy' })
+  await expect.poll(() => api.callRecord(carol, second)).toMatchObject({ status: 'declined', end_reason: 'busy' })
   await expect(aliceTab!.getByRole('dialog')).toHaveCount(0)
 })
 

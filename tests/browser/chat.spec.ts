@@ -26,8 +26,10 @@ test('ten tabs each with chat open hold one socket per profile, and chat and cal
   for (const tab of all) {
     await expect(chatLog(tab).getByRole('listitem')).toHaveText(['Bob Bekele: Are you free at 5?', 'Alice Abebe: Yes, see you then'])
   }
-  await api.call(await api.login('carol'), 'Tutor:1')
-  for (const tab of aliceTabs) await expect(dialogFrom(tab, 'Carol Chala')).toBeVisible()
+  const carol = await api.login('carol')
+  await api.call(carol, 'Tutor:1')
+  await api.call(carol, 'Student:1')
+  for (const tab of all) await expect(dialogFrom(tab, 'Carol Chala')).toBeVisible()
   expect(await api.stats()).toEqual({ 'Tutor:1': 1, 'Student:1': 1 })
 })
 

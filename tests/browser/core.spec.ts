@@ -72,9 +72,14 @@ test('two users in two browser contexts get one socket each, and each call rings
   const bobTabs = await openTabs(await signedIn('bob'), 3, '/tutor.html')
   await expectOpen([...aliceTabs, ...bobTabs])
   await expect.poll(() => api.stats()).toEqual({ 'Tutor:1': 1, 'Student:1': 1 })
-  await api.call(await api.login('carol'), 'Student:1')
-  for (const tab of bobTabs) await expect(dialogFrom(tab, 'Carol Chala')).toBeVisible()
-  for (const tab of aliceTabs) await expect(tab.getByRole('dialog')).toHaveCount(0)
+  const carol = await api.login('carol')
+  const toBob = await api.call(carol, 'Student:1')
+  const toAlice = await api.call(carol, 'Tutor:1')
+  for (const tab of [...aliceTabs, ...bobTabs]) await expect(dialogFrom(tab, 'Carol Chala')).toBeVisible()
+  // Each side has heard of a call, so a call that went to the wrong side would be here by now.
+  for (const [tabs, callLogId] of [[aliceTabs, toAlice.call_log_id], [bobTabs, toBob.call_log_id]] as const) {
+    for (const tab of tabs) expect(await tab.evaluate(() => window.callHub.calls.map((call) => call.callLogId))).toEqual([callLogId])
+  }
 })
 
 test("closing every tab of a profile closes its socket, but only after the linger", async ({ signedIn, openTabs, api }) => {

@@ -268,6 +268,8 @@ test("a missed call is one notice in each of the profile's tabs, also in a tab o
   const alice = await signedIn('alice')
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)
+  // Calls that ring out in 1 s (their frames' expires_at) make missed calls quickly; the 45 s default is held
+  // on the fake clock by the unit test "rings for 45 s by default when the frame has no expires_at".
   await api.call(await api.login('bob'), 'Tutor:1', { expires_in: 1 })
   await api.call(await api.login('carol'), 'Tutor:1', { expires_in: 1 })
   const missed = (tab: Page) => tab.getByRole('status').filter({ hasText: /^Missed call from/ })
@@ -302,6 +304,7 @@ test('a page with its own dialog reads the ringing and the missed calls as store
     Object.assign(window, { seen })
   })
   expect(await seen()).toEqual({ calls: [[]], missed: [[]] })
+  // Rings out in 1 s through its expires_at, as in the test above.
   await api.call(await api.login('bob'), 'Tutor:1', { expires_in: 1 })
   await expect.poll(seen).toEqual({ calls: [[], ['Bob Bekele'], []], missed: [[], ['Bob Bekele']] })
   await tabs[1]!.evaluate(() => window.callHub.dismissMissed(window.callHub.missed[0]!.callLogId))
@@ -329,4 +332,8 @@ test("when the call that has focus ends, focus goes to the next call's card, not
   // From the card, Tab reaches its Accept.
   await tab!.keyboard.press('Tab')
   await expect(dialogFrom(tab!, 'Carol Chala').getByRole('button', { name: 'Accept' })).toBeFocused()
+  // Escape declines it: an answer sent by the keys above would have reached the server first, and this
+  // decline would be refused.
+  await tab!.keyboard.press('Escape')
+  await expect.poll(() => api.callStatus(carol, older.call_log_id)).toBe('declined')
 })

@@ -77,6 +77,8 @@ test('a call that rings out closes everywhere with a missed-call notice, and the
     window.callHub.on('missed', (call) => Object.assign(window, { missedFrom: call.from.name }))
   })
   const bob = await api.login('bob')
+  // Rings out through the frame's expires_at, 2 s here; the 45 s default for a frame without one is held on
+  // the fake clock by the unit test "rings for 45 s by default".
   const { call_log_id } = await api.call(bob, 'Tutor:1', { expires_in: 2 })
   for (const tab of tabs) await expect(dialogFrom(tab, 'Bob Bekele')).toBeVisible()
   for (const tab of tabs) {
@@ -87,6 +89,8 @@ test('a call that rings out closes everywhere with a missed-call notice, and the
   await expect.poll(() => api.callStatus(bob, call_log_id)).toBe('missed')
   const [late] = await openTabs(alice, 1)
   await expectOpen([late!])
+  // It has caught up (it shows the missed call), so no dialog there means none will come.
+  await expect(late!.getByRole('status').filter({ hasText: 'Missed call from Bob Bekele' })).toBeVisible()
   await expect(late!.getByRole('dialog')).toHaveCount(0)
   // The notice stays until dismissed.
   await tabs[1]!.getByRole('button', { name: 'Dismiss' }).click()
@@ -124,6 +128,18 @@ test('with no tab in view, the ringer shows one system notification and hidden t
   for (const tab of tabs) await setVisibility(tab, 'hidden')
   await api.call(await api.login('bob'), 'Tutor:1', { call_type: 'voice' })
   for (const tab of tabs) await expect.poll(() => tab.title()).toContain('Bob Bekele is calling')
+  // It flashes: over three periods of the page's clock the title goes back and forth between the call and
+  // the page's own title.
+  const flashing = tabs[1]!
+  await flashing.evaluate(() => {
+    const titles: string[] = []
+    Object.assign(window, { flashTitles: titles })
+    new MutationObserver(() => titles.push(document.title)).observe(document.head, { subtree: true, childList: true, characterData: true })
+  })
+  await flashing.clock.runFor(3_000)
+  const flashTitles = await flashing.evaluate(() => (window as unknown as { flashTitles: string[] }).flashTitles)
+  expect(flashTitles.filter((title) => title.includes('Bob Bekele is calling')).length).toBeGreaterThanOrEqual(1)
+  expect(flashTitles.filter((title) => !title.includes('is calling')).length).toBeGreaterThanOrEqual(1)
 
   type Recorded = { shown: Array<{ title: string; body: string; closed: boolean }>; asked: () => number }
   const shownIn = (tab: Page) => tab.evaluate(() => (window as unknown as { notifications: Recorded }).notifications.shown)
@@ -207,6 +223,10 @@ test('a call never takes the keyboard: typing into a field while it arrives keep
   await expect(dialogFrom(tab!, 'Bob Bekele')).toBeVisible()
   // The call is announced for screen readers instead.
   await expect(tab!.getByRole('alert').filter({ hasText: 'Incoming video call from Bob Bekele' })).toBeAttached()
+  // Declined on purpose now: an answer the keys above had sent would have reached the server first, and
+  // this decline would be refused.
+  await dialogFrom(tab!, 'Bob Bekele').getByRole('button', { name: 'Decline' }).click()
+  await expect.poll(() => api.callStatus(bob, call_log_id)).toBe('declined')
 })
 
 test('the dialog works from the keyboard: Alt+Shift+C goes to the call, Tab to Decline, Enter answers, Escape declines', async ({ signedIn, openTabs, api }) => {

@@ -13,8 +13,9 @@ export interface Api {
   url: string
   login(username: string): Promise<string>
   stats(): Promise<Record<string, number>>
-  /** The server's totals per profile key since it started: socket upgrades tried, and sockets authenticated. */
-  totals(): Promise<{ attempts: Record<string, number>; authenticated: Record<string, number> }>
+  /** The server's totals per profile key since it started: socket upgrades tried, sockets authenticated, and
+   * `auth` frames ignored because their socket was already admitted. */
+  totals(): Promise<{ attempts: Record<string, number>; authenticated: Record<string, number>; authIgnored: Record<string, number> }>
   call(token: string, to: string, body?: Record<string, unknown>): Promise<{ call_log_id: number; conversation_id: number }>
   cancel(token: string, callLogId: number): Promise<number>
   callStatus(token: string, callLogId: number): Promise<string>
@@ -61,8 +62,9 @@ export function createApi(url: string): Api {
       return (await ok<{ connections: Record<string, number> }>(await fetch(`${url}/api/stats`))).connections
     },
     async totals() {
-      const { attempts, authenticated } = await ok<{ attempts: Record<string, number>; authenticated: Record<string, number> }>(await fetch(`${url}/api/stats`))
-      return { attempts, authenticated }
+      type Totals = { attempts: Record<string, number>; authenticated: Record<string, number>; authIgnored: Record<string, number> }
+      const { attempts, authenticated, authIgnored } = await ok<Totals>(await fetch(`${url}/api/stats`))
+      return { attempts, authenticated, authIgnored }
     },
     async call(token, to, body = {}) {
       const { profile_type, profile_id } = splitKey(to)

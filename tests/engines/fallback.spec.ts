@@ -37,6 +37,14 @@ test('without SharedWorker, three tabs elect one to hold the one socket and a ca
   await expectRingingCalls(tabs, [before.call_log_id], 'Bob Bekele')
 
   const [oldest, ...rest] = tabs
+  // The tabs that stay count each call they are told of, through the handover.
+  for (const tab of rest) {
+    await tab.evaluate(() => {
+      const told: Array<string | number> = []
+      Object.assign(window, { told })
+      window.callHub.on('invitation', (call) => told.push(call.callLogId))
+    })
+  }
   await oldest!.close()
   // A second socket authenticated, and still one is open: the closed tab was the one holding it, and its
   // socket moved. (Closing any other tab leaves the total at 1.)
@@ -46,6 +54,8 @@ test('without SharedWorker, three tabs elect one to hold the one socket and a ca
   const after = await api.call(bob, 'Tutor:1')
   // The call that rang through the handover rings on, once; the new one rings too.
   await expectRingingCalls(rest, [before.call_log_id, after.call_log_id], 'Bob Bekele')
+  // Told of the new call once, and not again of the one that rang through the handover.
+  for (const tab of rest) expect(await tab.evaluate(() => (window as unknown as { told: unknown[] }).told)).toEqual([after.call_log_id])
   expect(await api.stats()).toEqual({ 'Tutor:1': 1 })
 })
 

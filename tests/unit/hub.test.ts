@@ -1038,4 +1038,40 @@ describe('calls in progress', () => {
     expect(events.at(-1)).toEqual({ type: 'call-ended', callLogId: 41, reason: 'busy' })
     expect(other.messages()).toEqual([])
   })
+
+  it('frames of a placed call that come before its tab holds it reach that tab when it does: a busy decline ends it at once', () => {
+    const { hub, factory, tab } = setup()
+    const caller = tab('caller')
+    const socket = factory.last()
+    accept(socket)
+    // The callee's side declined before POST /api/calls answered the caller's page.
+    socket.receive({ type: 'call_declined', call_log_id: 42, reason: 'busy' })
+    socket.receive({ type: 'call_ended', call_log_id: 43, reason: 'hangup' })
+    hub.track('caller', 42)
+    expect(caller.events.filter((event) => event.type === 'call-frame' || event.type === 'call-ended')).toEqual([
+      { type: 'call-frame', callLogId: 42, text: '{"type":"call_declined","call_log_id":42,"reason":"busy"}' },
+      { type: 'call-ended', callLogId: 42, reason: 'busy' },
+    ])
+    // Ended: a later frame of that call is no longer the tab's.
+    socket.receive({ type: 'ice_candidate', call_log_id: 42, candidate: 'late' })
+    expect(caller.events.filter((event) => event.type === 'call-frame')).toHaveLength(1)
+  })
+
+  it('keeps the frames of calls no tab holds for 30 s, and the last 64 of them', () => {
+    const { hub, factory, tab, clock } = setup()
+    const caller = tab('caller')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive({ type: 'call_declined', call_log_id: 50, reason: 'busy' })
+    clock.advance(30_001)
+    hub.track('caller', 50)
+    socket.receive({ type: 'call_declined', call_log_id: 51, reason: 'busy' })
+    for (let index = 0; index < 64; index += 1) socket.receive({ type: 'ice_candidate', call_log_id: 52, candidate: index })
+    hub.track('caller', 51)
+    const ended = (id: number) => caller.events.some((event) => event.type === 'call-ended' && event.callLogId === id)
+    expect(ended(50)).toBe(false)
+    expect(ended(51)).toBe(false)
+    hub.track('caller', 52)
+    expect(caller.events.filter((event) => event.type === 'call-frame' && event.callLogId === 52)).toHaveLength(64)
+  })
 })

@@ -30,7 +30,7 @@ export interface TestApi {
   get(path: string, token?: string): Promise<Response>
   /** Places a call to `to` (`Tutor:1`) and answers its id. */
   call(token: string, to: string, body?: Frame): Promise<number>
-  stats(): Promise<{ connections: Record<string, number>; sockets: number; attempts: Record<string, number>; authenticated: Record<string, number> }>
+  stats(): Promise<{ connections: Record<string, number>; sockets: number; attempts: Record<string, number>; authenticated: Record<string, number>; authIgnored: Record<string, number> }>
 }
 
 export function createTestApi(url: string): TestApi {
