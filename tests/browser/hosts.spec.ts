@@ -70,7 +70,8 @@ test('with neither SharedWorker nor Web Locks each tab has a socket of its own, 
   const alice = await signedIn('alice')
   await alice.addInitScript(() => {
     Reflect.deleteProperty(window, 'SharedWorker')
-    Object.defineProperty(Navigator.prototype, 'locks', { configurable: true, get: () => undefined })
+    // An own property of this page's navigator hides the browser's (no prototype touched).
+    Object.defineProperty(navigator, 'locks', { configurable: true, get: () => undefined })
   })
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)

@@ -13,7 +13,8 @@ const withoutSharedWorker = () => {
 
 const withoutSharedWorkerOrWebLocks = () => {
   Reflect.deleteProperty(window, 'SharedWorker')
-  Object.defineProperty(Navigator.prototype, 'locks', { configurable: true, get: () => undefined })
+  // An own property of this page's navigator hides the browser's (no prototype touched).
+  Object.defineProperty(navigator, 'locks', { configurable: true, get: () => undefined })
 }
 
 /** Each tab rings with exactly these calls, by id, in the one dialog from `caller` (calls at once share it). */

@@ -3,6 +3,7 @@
  * everywhere). Sockets are counted on the server: no driver sees a SharedWorker's WebSocket.
  */
 import type { EngineName } from './installed'
+import type { Profile } from './harness'
 import { expectNoDialog, expectOpen, expectRinging, statusOf } from './expectations'
 import { expect, test } from './fixtures'
 
@@ -50,14 +51,23 @@ test('Accept in one tab closes the dialog in the others and the server records a
 })
 
 test('a tab closed abruptly is noticed, and the next call rings in the rest over the one socket', async ({ signedIn, openTabs, api }) => {
-  const tabs = await openTabs(await signedIn('alice'), 3)
-  await expectOpen(tabs)
-  const [closing, ...rest] = tabs
-  // As a crashed page would, this one says nothing more to the worker (not even its pagehide detach):
-  // the worker must learn that it is gone from the browser alone.
-  await closing!.evaluate(() => {
-    MessagePort.prototype.postMessage = () => {}
+  const alice = await signedIn('alice')
+  // As a crashed page would, no tab says goodbye: callhub's pagehide listener is dropped on its way in (an
+  // own property of each window, no prototype touched), so the worker learns that a tab is gone from the
+  // browser alone (its Web Lock).
+  await alice.addInitScript(() => {
+    const add = window.addEventListener.bind(window)
+    const dropped = { pagehide: 0 }
+    Object.assign(window, { dropped })
+    window.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions) => {
+      if (type === 'pagehide') return void (dropped.pagehide += 1)
+      add(type, listener, options)
+    }) as typeof window.addEventListener
   })
+  const tabs = await openTabs(alice, 3)
+  await expectOpen(tabs)
+  for (const tab of tabs) expect(await tab.evaluate(() => (window as unknown as { dropped: { pagehide: number } }).dropped.pagehide)).toBeGreaterThan(0)
+  const [closing, ...rest] = tabs
   await closing!.close()
   await expectOpen(rest)
   await api.call(await api.login('bob'), 'Tutor:1')
@@ -65,8 +75,14 @@ test('a tab closed abruptly is noticed, and the next call rings in the rest over
   expect(await api.stats()).toEqual({ 'Tutor:1': 1 })
 })
 
+/** A linger of 2 minutes: the old socket must close at once, not when the (3 s) linger would close it anyway. */
+async function withLongLinger(profile: Profile): Promise<Profile> {
+  await profile.addInitScript(() => Object.assign(window, { callHubOptions: { linger: 120_000 } }))
+  return profile
+}
+
 test('a role switch in one tab moves every tab to the new profile and closes the old socket', async ({ signedIn, openTabs, api }) => {
-  const tabs = await openTabs(await signedIn('alice'), 3)
+  const tabs = await openTabs(await withLongLinger(await signedIn('alice')), 3)
   await expectOpen(tabs)
   // What the demo's role picker does: store the role, then tell this tab (the others hear the storage event).
   await tabs[0]!.evaluate(() => {
@@ -82,7 +98,7 @@ test('a role switch in one tab moves every tab to the new profile and closes the
 })
 
 test('logout closes the socket and every dialog', async ({ signedIn, openTabs, api }) => {
-  const tabs = await openTabs(await signedIn('alice'), 3)
+  const tabs = await openTabs(await withLongLinger(await signedIn('alice')), 3)
   await expectOpen(tabs)
   await api.call(await api.login('bob'), 'Tutor:1')
   await expectRinging(tabs, 'Bob Bekele')
