@@ -6,10 +6,8 @@ import type { Page } from '@playwright/test'
 import { ensureGenerationsBuilt } from '../../server/build'
 import { startServer } from '../../server/server'
 import { dialogFrom, expect, expectOpen, newSignedInContext, statusOf, test } from './fixtures'
+import { withoutSharedWorker, withoutSharedWorkerOrWebLocks } from '../init-scripts'
 
-const withoutSharedWorker = () => {
-  Reflect.deleteProperty(window, 'SharedWorker')
-}
 
 /** Calls that ring in a tab, by id, as its hub reports them. */
 const ringing = (page: Page) => page.evaluate(() => window.callHub.calls.map((call) => call.callLogId))
@@ -68,11 +66,7 @@ test('a shared worker whose script fails to load is named in the status (by its 
 
 test('with neither SharedWorker nor Web Locks each tab has a socket of its own, as before callhub, and calls ring', async ({ signedIn, openTabs, api }) => {
   const alice = await signedIn('alice')
-  await alice.addInitScript(() => {
-    Reflect.deleteProperty(window, 'SharedWorker')
-    // An own property of this page's navigator hides the browser's (no prototype touched).
-    Object.defineProperty(navigator, 'locks', { configurable: true, get: () => undefined })
-  })
+  await alice.addInitScript(withoutSharedWorkerOrWebLocks)
   const tabs = await openTabs(alice, 2)
   await expectOpen(tabs)
   for (const tab of tabs) expect(await statusOf(tab)).toMatchObject({ mode: 'per-tab', modeReason: expect.stringContaining('no Web Locks') })

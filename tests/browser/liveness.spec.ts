@@ -5,6 +5,7 @@
  */
 import type { Page } from '@playwright/test'
 import { expect, expectOpen, statusOf, test } from './fixtures'
+import { droppedPagehide, withoutPagehide } from '../init-scripts'
 
 const ringsHere = (page: Page) => page.evaluate(() => window.callHub.ringsHere)
 const ringing = (page: Page) => page.evaluate(() => window.callHub.calls.map((call) => call.callLogId))
@@ -13,19 +14,11 @@ test('a tab closed without pagehide is still noticed by its Web Lock: the others
   const alice = await signedIn('alice')
   // callhub's pagehide listener is dropped on its way in (an own property of this window, no prototype
   // touched), so closing the page cannot detach it: only the Web Lock is left to tell.
-  await alice.addInitScript(() => {
-    const add = window.addEventListener.bind(window)
-    const dropped = { pagehide: 0 }
-    Object.assign(window, { dropped })
-    window.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions) => {
-      if (type === 'pagehide') return void (dropped.pagehide += 1)
-      add(type, listener, options)
-    }) as typeof window.addEventListener
-  })
+  await alice.addInitScript(withoutPagehide)
   const tabs = await openTabs(alice, 3)
   await expectOpen(tabs)
   for (const tab of tabs) {
-    expect(await tab.evaluate(() => (window as unknown as { dropped: { pagehide: number } }).dropped.pagehide)).toBeGreaterThan(0)
+    expect(await tab.evaluate(droppedPagehide)).toBeGreaterThan(0)
     await expect.poll(async () => (await statusOf(tab)).tabs).toBe(3)
   }
   const bob = await api.login('bob')

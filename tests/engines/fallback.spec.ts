@@ -6,16 +6,7 @@
 import { expectOpen, expectRinging, ringing, statusOf } from './expectations'
 import { expect, test } from './fixtures'
 import type { Tab } from './harness'
-
-const withoutSharedWorker = () => {
-  Reflect.deleteProperty(window, 'SharedWorker')
-}
-
-const withoutSharedWorkerOrWebLocks = () => {
-  Reflect.deleteProperty(window, 'SharedWorker')
-  // An own property of this page's navigator hides the browser's (no prototype touched).
-  Object.defineProperty(navigator, 'locks', { configurable: true, get: () => undefined })
-}
+import { withoutSharedWorker, withoutSharedWorkerOrWebLocks } from '../init-scripts'
 
 /** Each tab rings with exactly these calls, by id, in the one dialog from `caller` (calls at once share it). */
 async function expectRingingCalls(tabs: Tab[], callLogIds: number[], caller: string): Promise<void> {

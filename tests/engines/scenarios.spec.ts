@@ -6,6 +6,7 @@ import type { EngineName } from './installed'
 import type { Profile } from './harness'
 import { expectNoDialog, expectOpen, expectRinging, statusOf } from './expectations'
 import { expect, test } from './fixtures'
+import { droppedPagehide, withoutPagehide } from '../init-scripts'
 
 /**
  * Measured, not assumed (README, "Browser support"): whether a SharedWorker outlives the reload of the only
@@ -55,18 +56,10 @@ test('a tab closed abruptly is noticed, and the next call rings in the rest over
   // As a crashed page would, no tab says goodbye: callhub's pagehide listener is dropped on its way in (an
   // own property of each window, no prototype touched), so the worker learns that a tab is gone from the
   // browser alone (its Web Lock).
-  await alice.addInitScript(() => {
-    const add = window.addEventListener.bind(window)
-    const dropped = { pagehide: 0 }
-    Object.assign(window, { dropped })
-    window.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions) => {
-      if (type === 'pagehide') return void (dropped.pagehide += 1)
-      add(type, listener, options)
-    }) as typeof window.addEventListener
-  })
+  await alice.addInitScript(withoutPagehide)
   const tabs = await openTabs(alice, 3)
   await expectOpen(tabs)
-  for (const tab of tabs) expect(await tab.evaluate(() => (window as unknown as { dropped: { pagehide: number } }).dropped.pagehide)).toBeGreaterThan(0)
+  for (const tab of tabs) expect(await tab.evaluate(droppedPagehide)).toBeGreaterThan(0)
   const [closing, ...rest] = tabs
   await closing!.close()
   await expectOpen(rest)
