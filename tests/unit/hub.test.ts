@@ -1057,6 +1057,49 @@ describe('calls in progress', () => {
     expect(caller.events.filter((event) => event.type === 'call-frame')).toHaveLength(1)
   })
 
+  it('hands a placed call the frames that came before it was held: an end too, only its own, once, and nothing after its end', () => {
+    const { hub, factory, tab } = setup()
+    const caller = tab('caller')
+    const socket = factory.last()
+    accept(socket)
+    const ofCall = (id: number) => caller.events.filter((event) => (event.type === 'call-frame' || event.type === 'call-ended') && event.callLogId === id)
+    // An end frame (call_ended) ends the call once held.
+    socket.receive({ type: 'call_ended', call_log_id: 44, reason: 'hangup' })
+    hub.track('caller', 44)
+    expect(ofCall(44).map((event) => event.type)).toEqual(['call-frame', 'call-ended'])
+    // Another call's frames are not this call's.
+    socket.receive({ type: 'ice_candidate', call_log_id: 46, candidate: 'other' })
+    hub.track('caller', 47)
+    expect(ofCall(47)).toEqual([])
+    // Handed over once: holding the call again replays nothing.
+    socket.receive({ type: 'ice_candidate', call_log_id: 48, candidate: 'early' })
+    hub.track('caller', 48)
+    hub.track('caller', 48)
+    expect(ofCall(48)).toHaveLength(1)
+    // Nothing after the end that came first.
+    socket.receive({ type: 'call_declined', call_log_id: 49, reason: 'busy' })
+    socket.receive({ type: 'ice_candidate', call_log_id: 49, candidate: 'late' })
+    hub.track('caller', 49)
+    expect(ofCall(49).map((event) => event.type)).toEqual(['call-frame', 'call-ended'])
+  })
+
+  it('keeps no frame of a call that rang here, and no frame without a call id, for a later hold', () => {
+    const { hub, factory, tab } = setup()
+    const caller = tab('caller', { messages: true })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(60))
+    socket.receive({ type: 'ice_candidate', call_log_id: 60, candidate: 'early' })
+    socket.receive({ type: 'call_cancelled', call_log_id: 60 })
+    hub.track('caller', 60)
+    expect(caller.events.filter((event) => event.type === 'call-frame' || event.type === 'call-ended')).toEqual([])
+    // Chat (no call id) does not push a call's frames out of the 64 kept.
+    socket.receive({ type: 'call_declined', call_log_id: 61, reason: 'busy' })
+    for (let index = 0; index < 64; index += 1) socket.receive({ type: 'chat_message', text: String(index) })
+    hub.track('caller', 61)
+    expect(caller.events.filter((event) => event.type === 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 61, reason: 'busy' }])
+  })
+
   it('keeps the frames of calls no tab holds for 30 s, and the last 64 of them', () => {
     const { hub, factory, tab, clock } = setup()
     const caller = tab('caller')
@@ -1065,6 +1108,10 @@ describe('calls in progress', () => {
     socket.receive({ type: 'call_declined', call_log_id: 50, reason: 'busy' })
     clock.advance(30_001)
     hub.track('caller', 50)
+    socket.receive({ type: 'call_declined', call_log_id: 53, reason: 'busy' })
+    clock.advance(30_000)
+    hub.track('caller', 53)
+    expect(caller.events.some((event) => event.type === 'call-ended' && event.callLogId === 53)).toBe(true)
     socket.receive({ type: 'call_declined', call_log_id: 51, reason: 'busy' })
     for (let index = 0; index < 64; index += 1) socket.receive({ type: 'ice_candidate', call_log_id: 52, candidate: index })
     hub.track('caller', 51)
