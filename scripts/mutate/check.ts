@@ -16,13 +16,13 @@ export const AIM = 85
  * the run. Raise a floor when tests kill more; a file at the aim is held to the aim.
  */
 export const floors: Record<string, number> = {
-  // Measured 2026-11-30 (revision 87ebd44, 60 minutes): 78.00 % over all files.
+  // Measured 2026-11-30 (revision 87ebd44, 60 minutes; then incrementally at ec66003, 20 minutes): 78.30 % over all files.
   'client/link.ts': 71,
   'core/backoff.ts': 93,
   'core/connection.ts': 88,
   'core/delivery.ts': 90,
   'core/host.ts': 57,
-  'core/hub.ts': 82,
+  'core/hub.ts': 83,
   'core/mirror.ts': 95,
   'core/settings.ts': 95,
   'protocol/errors.ts': 100,
