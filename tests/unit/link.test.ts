@@ -245,14 +245,6 @@ describe('the link to the host', () => {
 })
 
 describe("the link's rules", () => {
-  async function attached(options: Parameters<typeof setup>[0] = {}) {
-    const world = setup(options)
-    world.link.start()
-    await flush()
-    world.host.answerAttach(0)
-    await flush()
-    return world
-  }
 
   it('a call waiting for the attach rejects with HubClosedError on close, and with HubWorkerLostError when the host cannot start', async () => {
     const closing = setup()
