@@ -131,16 +131,16 @@ export function createConnection(options: ConnectionOptions): Connection {
   function accept(): void {
     if (accepted) return
     accepted = true
-    lastTraffic = clock.now()
     watchSilence()
     setState({ type: 'open', since: openedAt ?? clock.now() })
     flushOutbox()
   }
 
   /**
-   * One timer serves the silence before a ping and the wait for an answer. Frames only stamp `lastTraffic`;
-   * the timer re-arms itself for the rest of the silence, so a burst sets no timers. Without an
-   * application ping there is nothing to do: the backend chose to rely on TCP.
+   * One timer serves the silence before a ping and the wait for an answer; it first fires `pingAfter` after
+   * the socket counts as open. Frames only stamp `lastTraffic`; the timer re-arms itself for the rest of the
+   * silence, so a burst sets no timers. Without an application ping there is nothing to do: the backend
+   * chose to rely on TCP.
    */
   function watchSilence(): void {
     const { pingAfter, pongTimeout, backend } = settings()
@@ -153,12 +153,14 @@ export function createConnection(options: ConnectionOptions): Connection {
       const quiet = clock.now() - lastTraffic
       if (quiet < pingAfter) return setTimer(checkSilence, pingAfter - quiet)
       write(ping)
+      const pingedAt = clock.now()
       setTimer(() => {
-        if (clock.now() - lastTraffic < pingAfter) return checkSilence()
+        // Any frame since the ping answers it (a `pongTimeout` longer than `pingAfter` included).
+        if (lastTraffic >= pingedAt) return checkSilence()
         abandon(`no frame within ${pongTimeout} ms of a ping`)
       }, pongTimeout)
     }
-    setTimer(checkSilence, Math.max(0, pingAfter - (clock.now() - lastTraffic)))
+    setTimer(checkSilence, pingAfter)
   }
 
   function release(current: SocketLike, code: number, reason: string): void {
@@ -196,7 +198,6 @@ export function createConnection(options: ConnectionOptions): Connection {
     setTimer(() => abandon('socket did not open in time'), pongTimeout)
     current.onopen = () => {
       openedAt = clock.now()
-      lastTraffic = openedAt
       if (backend.authFrame) {
         sentToken = token()
         write(JSON.stringify({ type: 'auth', token: sentToken } satisfies HubFrame))
@@ -217,8 +218,8 @@ export function createConnection(options: ConnectionOptions): Connection {
       const { backend: now } = settings()
       if (frame.type === 'ack' && frame.of === 'auth' && now.authFrame && now.acks) return accept()
       if (frame.type === 'message' && now.ping !== null && frame.frameType === now.ping.answer) return
-      // Without acks, traffic on an open socket is the backend's acceptance.
-      if (!(now.authFrame && now.acks) && state.type === 'open') accepted = true
+      // Without acks, traffic on the socket is the backend's acceptance (it is open from `onopen` on).
+      if (!(now.authFrame && now.acks)) accepted = true
       onFrame(frame)
     }
     current.onclose = (event) => {

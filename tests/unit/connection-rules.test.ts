@@ -9,17 +9,17 @@ import { MAX_FRAME_BYTES } from '../../protocol/wire'
 import { OUTBOX_BYTES, OUTBOX_WAIT, createConnection } from '../../core/connection'
 import type { SocketLike, SocketState } from '../../core/connection'
 import { defaultSettings } from '../../core/settings'
-import type { Backend } from '../../core/settings'
+import type { Backend, Settings } from '../../core/settings'
 import { createFakeClock, socketFactory } from './fakes'
 import type { FakeSocket } from './fakes'
 
-function setup(options: { backend?: Partial<Backend>; online?: boolean; createSocket?: (url: string) => SocketLike } = {}) {
+function setup(options: { backend?: Partial<Backend>; timings?: Partial<Settings>; online?: boolean; createSocket?: (url: string) => SocketLike } = {}) {
   const clock = createFakeClock()
   const factory = socketFactory()
   const states: SocketState[] = []
   const frames: ServerFrame[] = []
   let token = 'tok-1'
-  const settings = { ...defaultSettings, backend: { ...defaultSettings.backend, ...options.backend } }
+  const settings = { ...defaultSettings, ...options.timings, backend: { ...defaultSettings.backend, ...options.backend } }
   const connection = createConnection({
     url: () => 'ws://hub.test/ws/1/Tutor', token: () => token, settings: () => settings,
     createSocket: options.createSocket ?? factory.createSocket, clock, random: () => 0.999_999, online: options.online ?? true,
@@ -118,6 +118,47 @@ describe('connecting', () => {
     expect(await settled(sent)).toBe('resolved')
   })
 
+  it('is open once, from the moment the socket opened, however late and however often the backend acknowledges', () => {
+    const { clock, socket, states, connection } = setup()
+    socket().open()
+    const openedAt = clock.now()
+    clock.advance(1_500)
+    socket().receive({ type: 'ack', of: 'auth' })
+    socket().receive({ type: 'ack', of: 'auth' })
+    expect(states.filter((state) => state.type === 'open')).toEqual([{ type: 'open', since: openedAt }])
+    expect(connection.state).toEqual({ type: 'open', since: openedAt })
+  })
+
+  it('a nack of the auth frame is no acknowledgement: the socket is given up 10 s after it opened', () => {
+    const { clock, socket, connection, frames } = setup()
+    socket().open()
+    socket().receive({ type: 'nack', of: 'auth', reason: 'slow down' })
+    expect(connection.state.type).toBe('connecting')
+    expect(frames).toEqual([{ type: 'nack', of: 'auth', callLogId: null, reason: 'slow down' }])
+    clock.advance(10_000)
+    expect(connection.state.type).toBe('waiting')
+    expect(connection.lastClose?.reason).toBe('the backend did not acknowledge auth within 10000 ms')
+  })
+
+  it('a frame that could not be written keeps its place: later frames queue behind it, and both go out in order', async () => {
+    const { connection, socket, clock } = setup()
+    acceptSocket(socket())
+    const write = socket().send.bind(socket())
+    socket().send = (data: string) => {
+      if (data.includes('"first"')) throw new Error('InvalidStateError')
+      write(data)
+    }
+    const first = connection.send('{"type":"chat_message","text":"first"}')
+    const second = connection.send('{"type":"chat_message","text":"second"}')
+    expect(await settled(second)).toBe('pending')
+    expect(socket().sent).toEqual(['{"type":"auth","token":"tok-1"}'])
+    socket().drop()
+    clock.advance(3_999)
+    acceptSocket(socket())
+    expect(await settled(first)).toBe('resolved')
+    expect(socket().sent.slice(1)).toEqual(['{"type":"chat_message","text":"first"}', '{"type":"chat_message","text":"second"}'])
+  })
+
   it('a socket whose send throws counts as not written', () => {
     const { connection, socket } = setup()
     acceptSocket(socket())
@@ -160,6 +201,67 @@ describe('without acks', () => {
   })
 })
 
+describe('the first retry window comes back', () => {
+  it('after a socket open 10 s without a frame, when the backend sends no acks', () => {
+    const { clock, socket, retryIn } = setup({ backend: { acks: false } })
+    socket().drop()
+    clock.advance(3_999)
+    socket().open()
+    clock.advance(10_000)
+    socket().drop()
+    expect(retryIn()).toBe(3_999)
+  })
+
+  it('not for a frame before the backend acknowledged auth, when it sends acks', () => {
+    const { clock, socket, retryIn } = setup()
+    socket().drop()
+    clock.advance(3_999)
+    socket().open()
+    socket().receive({ type: 'chat_message' })
+    socket().drop()
+    expect(retryIn()).toBe(7_999)
+  })
+})
+
+describe('a new token', () => {
+  it('retries at once only after a credentials close: any other close waits its turn', () => {
+    const { socket, factory, setToken, retryIn, connection } = setup()
+    acceptSocket(socket())
+    setToken('tok-2')
+    socket().drop(1011, 'server error')
+    expect(factory.sockets).toHaveLength(1)
+    expect(connection.state.type).toBe('waiting')
+    expect(retryIn()).toBe(3_999)
+  })
+})
+
+describe('the silence timer', () => {
+  it('keeps a socket that answered its ping when the wait for an answer is longer than the silence before a ping', () => {
+    // The only test on other timings: the defaults wait 10 s for an answer after 25 s of silence, and this
+    // rule is about a wait longer than the silence (both within their bounds).
+    const { clock, socket, connection } = setup({ timings: { pingAfter: 5_000, pongTimeout: 10_000 } })
+    acceptSocket(socket())
+    clock.advance(5_000)
+    expect(socket().frames().at(-1)).toEqual({ type: 'ping' })
+    socket().receive({ type: 'pong' })
+    clock.advance(10_000)
+    expect(connection.state.type).toBe('open')
+    expect(socket().frames().filter((frame) => frame.type === 'ping')).toHaveLength(2)
+    clock.advance(10_000)
+    expect(connection.state.type).toBe('waiting')
+  })
+
+  it('names the ping that went unanswered when it gives the socket up', () => {
+    const { clock, socket, connection } = setup()
+    acceptSocket(socket())
+    clock.advance(25_000)
+    expect(socket().frames().at(-1)).toEqual({ type: 'ping' })
+    clock.advance(10_000)
+    expect(connection.lastClose).toMatchObject({ code: 1006, reason: 'no frame within 10000 ms of a ping' })
+    expect(socket().closedWith).toEqual({ code: 4000, reason: 'no frame within 10000 ms of a ping' })
+  })
+})
+
 describe('the ping option', () => {
   it('with no ping, every frame is delivered, pong-like or not', () => {
     const { socket, frames } = setup({ backend: { ping: null } })
@@ -184,6 +286,32 @@ describe('the outbox', () => {
     socket().drop()
     const again = Array.from({ length: fits }, () => connection.send(big('c')))
     for (const frame of again) expect(await settled(frame)).toBe('pending')
+  })
+
+  it(`takes frames up to exactly ${OUTBOX_BYTES} bytes, and not one byte more`, async () => {
+    const { connection } = setup()
+    const frame = 'x'.repeat(MAX_FRAME_BYTES)
+    const queued = Array.from({ length: OUTBOX_BYTES / MAX_FRAME_BYTES }, () => connection.send(frame))
+    for (const sent of queued) expect(await settled(sent)).toBe('pending')
+    await expect(connection.send('y')).rejects.toBeInstanceOf(MessageDroppedError)
+  })
+
+  it('leaves no timer behind once everything waiting was written', () => {
+    const { connection, socket, clock } = setup()
+    acceptSocket(socket())
+    const timersWhenIdle = clock.pending()
+    socket().drop()
+    clock.advance(3_999)
+    void connection.send('{"type":"chat_message"}')
+    acceptSocket(socket())
+    expect(clock.pending()).toBe(timersWhenIdle)
+  })
+
+  it('rejects what waits when the connection is closed, saying why it closed', async () => {
+    const { connection } = setup()
+    const waiting = connection.send('{"type":"chat_message"}')
+    connection.close('signed out')
+    await expect(waiting).rejects.toThrow(new MessageDroppedError('[callhub] a frame was dropped: the connection closed (signed out)'))
   })
 
   it('frees the bytes of frames dropped for waiting too long', async () => {

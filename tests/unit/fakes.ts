@@ -42,6 +42,8 @@ export function createFakeClock(start = 1_000_000): FakeClock {
 export class FakeSocket implements SocketLike {
   readyState = 0
   sent: string[] = []
+  /** What `send` took while closing or closed: a browser discards it without an error. */
+  discarded: string[] = []
   closedWith: { code?: number; reason?: string } | null = null
   onopen: SocketLike['onopen'] = null
   onmessage: SocketLike['onmessage'] = null
@@ -50,9 +52,11 @@ export class FakeSocket implements SocketLike {
 
   constructor(readonly url: string) {}
 
+  /** As the WebSocket standard has it: an error only before the socket opens, silence once it closes. */
   send(data: string): void {
-    if (this.readyState !== 1) throw new Error('InvalidStateError: socket not open')
-    this.sent.push(data)
+    if (this.readyState === 0) throw new DOMException('socket not open yet', 'InvalidStateError')
+    if (this.readyState === 1) this.sent.push(data)
+    else this.discarded.push(data)
   }
   close(code?: number, reason?: string): void {
     this.closedWith = { code, reason }
