@@ -82,13 +82,12 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     push(event) {
       if (released) return
       if (isMessage(event)) {
-        if (messages >= MAX_MESSAGES) {
-          const oldest = queue.findIndex(isMessage)
-          if (oldest >= 0) queue.splice(oldest, 1)
-          messages -= 1
+        if (messages < MAX_MESSAGES) messages += 1
+        else {
+          // Full: the oldest message makes room (`messages` counts those in the queue, so there is one).
+          queue.splice(queue.findIndex(isMessage), 1)
           lost += 1
         }
-        messages += 1
       } else {
         if (states >= MAX_BACKLOG && !resyncing) compact()
         states += 1

@@ -104,15 +104,12 @@ export function reduceAll(mirror: Mirror, events: readonly HubEvent[]): Step {
       case 'missed':
         next = { ...next, missed: event.missed }
         break
+      // Not state: they pass through, in order, for the page's listeners and the call in progress.
       case 'message':
-        emitted.push({ type: 'message', text: event.text })
-        break
       case 'call-frame':
       case 'call-ended':
-        emitted.push(event)
-        break
       case 'log':
-        emitted.push({ type: 'log', line: event.line })
+        emitted.push(event)
         break
     }
   }

@@ -69,7 +69,8 @@ export function resolveSettings(requested: HubSettings = {}, base: Settings = de
     const value = requested[name]
     if (value === undefined) continue
     const [min, max] = settingBounds[name]
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
+    // Not only NaN and ±Infinity: a string or any other non-number from a plain page is not finite either.
+    if (!Number.isFinite(value)) {
       problems.push(`${name} ${String(value)} is not a finite number: keeping ${base[name]}`)
       continue
     }

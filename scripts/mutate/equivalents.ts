@@ -58,4 +58,37 @@ export const equivalents: Equivalent[] = [
     file: 'core/hub.ts', mutator: 'EqualityOperator', code: 'if (session.ringer === tab) session.ringer = null',
     why: 'the election that follows tells the new ringer either way; at most it repeats a `ringer` event the tab already holds, which the mirror drops',
   },
+  {
+    file: 'core/connection.ts', mutator: 'ObjectLiteral', code: "let state: SocketState = { type: 'connecting', attempt: 0 }",
+    why: 'connect() runs before createConnection returns and sets the state: this first value is never read',
+  },
+  {
+    file: 'core/connection.ts', mutator: 'StringLiteral', code: "let state: SocketState = { type: 'connecting', attempt: 0 }",
+    why: 'connect() runs before createConnection returns and sets the state: this first value is never read',
+  },
+  {
+    file: 'core/connection.ts', mutator: 'ConditionalExpression', code: 'if (socket === null) return', replacement: 'false',
+    why: 'only timers call abandon(), and every path that clears `socket` clears the timer first',
+  },
+  {
+    file: 'core/connection.ts', mutator: 'ConditionalExpression', code: "if (frame.type === 'message' && now.ping !== null && frame.frameType === now.ping.answer) return", replacement: 'true',
+    why: "only message frames have a frameType: another frame's is undefined, never the answer (text or null)",
+  },
+  {
+    file: 'core/connection.ts', mutator: 'ConditionalExpression', code: "while (outbox.length > 0 && state.type === 'open') {", replacement: 'true',
+    why: 'flushOutbox() runs only just after the state became open',
+  },
+  { file: 'core/connection.ts', mutator: 'ConditionalExpression', code: 'if (outboxTimer !== null) clock.clearTimeout(outboxTimer)', replacement: 'true', why: clearNull },
+  {
+    file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length * 3 <= MAX_FRAME_BYTES) return text.length', replacement: 'false',
+    why: 'a shortcut: text of at most a third of the limit in UTF-16 units is within it in UTF-8 too, and callers only compare with the limit',
+  },
+  {
+    file: 'protocol/wire.ts', mutator: 'EqualityOperator', code: 'if (text.length * 3 <= MAX_FRAME_BYTES) return text.length',
+    why: 'the limit (65,536) is not a multiple of 3: `text.length * 3` never equals it',
+  },
+  {
+    file: 'protocol/wire.ts', mutator: 'StringLiteral', code: "return scheme === null ? true : /^https?$/i.test(scheme[1] ?? '')",
+    why: "the pattern has one group, always matched when `scheme` is not null: `?? ''` only satisfies the type checker",
+  },
 ]

@@ -32,6 +32,10 @@ describe('classifyClose', () => {
     expect(classifyClose(1013, '')).toEqual({ kind: 'retry', minDelay: TRY_AGAIN_LATER_DELAY })
     expect(classifyClose(1013, 'retry-after=12000')).toEqual({ kind: 'retry', minDelay: 12_000 })
     expect(classifyClose(1001, 'going away; retry-after=2500')).toEqual({ kind: 'retry', minDelay: 2_500 })
+    // The number ends at a separator or at the end, never inside its digits.
+    expect(classifyClose(1001, 'retry-after=2500; going away')).toEqual({ kind: 'retry', minDelay: 2_500 })
+    expect(classifyClose(1001, 'retry-after=2500 going away')).toEqual({ kind: 'retry', minDelay: 2_500 })
+    expect(classifyClose(1001, 'retry-after=2500,going away')).toEqual({ kind: 'retry', minDelay: 2_500 })
     expect(classifyClose(1001, 'no-retry-after=2500x')).toEqual({ kind: 'retry', minDelay: 0 })
   })
 })

@@ -135,3 +135,55 @@ describe('messages to a tab that is behind', () => {
     expect(batch.at(-1)).toEqual({ type: 'log', line: expect.stringContaining('dropped the 5 oldest messages') })
   })
 })
+
+describe('the frames of a call in progress', () => {
+  it('are kept, in order, with the call\'s end, when the state backlog is replaced by a snapshot', async () => {
+    const { delivery, batches, runScheduled, answer, resyncs } = setup()
+    delivery.push(log(0))
+    runScheduled()
+    const frames: HubEvent[] = Array.from({ length: 5 }, (_, n) => ({ type: 'call-frame', callLogId: 7, text: `{"type":"ice","n":${n}}` }))
+    const end: HubEvent = { type: 'call-ended', callLogId: 7, reason: 'ended' }
+    for (const frame of frames) delivery.push(frame)
+    delivery.push(end)
+    for (let n = 1; n <= MAX_BACKLOG + 1; n += 1) delivery.push(log(n))
+    expect(resyncs()).toBe(1)
+    await answer()
+    expect(batches[1]!.filter((event) => event.type !== 'log')).toEqual([...frames, end])
+  })
+})
+
+describe('the snapshot', () => {
+  it('is asked for again each time the backlog fills again', async () => {
+    const { delivery, runScheduled, resyncs } = setup()
+    delivery.push(log(0))
+    runScheduled()
+    for (let n = 1; n <= 3 * MAX_BACKLOG; n += 1) delivery.push(log(n))
+    // At events 1,001, 1,999 and 2,997: each overflow leaves the snapshot and the newest event, which count
+    // towards the next.
+    expect(resyncs()).toBe(3)
+    expect(delivery.queued()).toBeLessThanOrEqual(MAX_BACKLOG)
+  })
+
+  it('that pushes a whole backlog of its own is not compacted again while it is being made', async () => {
+    const batches: HubEvent[][] = []
+    let resyncs = 0
+    const scheduled: Array<() => void> = []
+    const delivery = createDelivery({
+      deliver: (batch) => {
+        batches.push(batch)
+        return new Promise<void>(() => {})
+      },
+      resync: () => {
+        resyncs += 1
+        for (let n = 0; n < MAX_BACKLOG + 1; n += 1) delivery.push({ type: 'log', line: `snapshot ${n}` })
+      },
+      onError: () => {},
+      schedule: (flush) => scheduled.push(flush),
+    })
+    delivery.push(log(0))
+    for (const flush of scheduled.splice(0)) flush()
+    for (let n = 1; n <= MAX_BACKLOG + 1; n += 1) delivery.push(log(n))
+    expect(resyncs).toBe(1)
+    expect(delivery.queued()).toBe(MAX_BACKLOG + 2)
+  })
+})

@@ -19,6 +19,15 @@ describe('settings', () => {
     expect(problems).toHaveLength(5)
   })
 
+  it('use each value inside its range as given, and keep the default of a value that is not a number', () => {
+    const inside = { linger: 0, ringTimeout: 60_000, retryBase: 1_000, maxRetryDelay: 60_000, pingAfter: 5_000, pongTimeout: 600_000 }
+    expect(resolveSettings(inside)).toEqual({ settings: { ...defaultSettings, ...inside }, problems: [] })
+    expect(resolveSettings({ pongTimeout: 600_001 }).settings.pongTimeout).toBe(600_000)
+    const { settings, problems } = resolveSettings({ pingAfter: '5000' as unknown as number })
+    expect(settings.pingAfter).toBe(defaultSettings.pingAfter)
+    expect(problems).toEqual(['pingAfter 5000 is not a finite number: keeping 25000'])
+  })
+
   it('never let the cap fall below the base', () => {
     expect(resolveSettings({ retryBase: 5_000, maxRetryDelay: 1_000 }).settings.maxRetryDelay).toBe(5_000)
   })
@@ -28,6 +37,18 @@ describe('settings', () => {
     expect(settings.backend).toMatchObject({ authFrame: false, ping: null, acks: true, resends: true })
     expect(problems).toEqual(['backend.acks must be true or false: keeping true'])
     expect(resolveSettings({ backend: { ping: { frame: '', answer: 'pong' } } }).problems).toHaveLength(1)
+  })
+
+  it('keep the default ping unless one is asked for, and take only a ping with a frame and an answer that is text or null', () => {
+    const ping = (value: unknown) => resolveSettings({ backend: { ping: value as { frame: string; answer: string | null } } })
+    expect(resolveSettings({ backend: { acks: false } })).toEqual({ settings: { ...defaultSettings, backend: { ...defaultSettings.backend, acks: false } }, problems: [] })
+    expect(ping({ frame: 'hb', answer: null }).settings.backend.ping).toEqual({ frame: 'hb', answer: null })
+    expect(ping({ frame: 'hb', answer: 'hb-ack' }).settings.backend.ping).toEqual({ frame: 'hb', answer: 'hb-ack' })
+    for (const refused of [{ answer: 'pong' }, { frame: 'hb', answer: 5 }, { frame: 'hb', answer: '' }, { frame: 'x'.repeat(64 * 1024 + 1), answer: null }, 'ping', null]) {
+      const { settings, problems } = ping(refused)
+      expect(settings.backend.ping).toEqual(defaultSettings.backend.ping)
+      expect(problems).toEqual(['backend.ping must be false or { frame: string, answer: string | null }: keeping the default'])
+    }
   })
 })
 

@@ -33,6 +33,8 @@ describe('optional text fields', () => {
       return parsed.type === 'invitation' ? parsed.invitation.expiresAt : 'rejected'
     }
     expect(expiry(1_700_000_000_000)).toBeNull()
+    // Date.parse would read the number 2026 as the year 2026.
+    expect(expiry(2026)).toBeNull()
     expect(expiry('2026-01-01T00:00:00Z')).toBe(Date.parse('2026-01-01T00:00:00Z'))
   })
 })
@@ -80,5 +82,39 @@ describe('sizes', () => {
 
   it('isObject is true for plain objects only', () => {
     expect([isObject({}), isObject([]), isObject(null), isObject('x')]).toEqual([true, false, false, false])
+  })
+})
+
+describe('frame types', () => {
+  it('are kept up to 128 characters, and a frame with an empty or longer type is refused', () => {
+    const parse = (type: string) => parseServerFrame(JSON.stringify({ type }))
+    expect(parse('t'.repeat(128))).toMatchObject({ type: 'message', frameType: 't'.repeat(128) })
+    expect(parse('t'.repeat(129))).toEqual({ type: 'rejected', reason: 'frame has no string type' })
+    expect(parse('')).toEqual({ type: 'rejected', reason: 'frame has no string type' })
+  })
+})
+
+describe('refusals', () => {
+  it('take a frame of exactly the limit, and refuse one byte more', () => {
+    const frameOf = (bytes: number) => {
+      const text = JSON.stringify({ type: 'chat', body: '' })
+      return JSON.stringify({ type: 'chat', body: 'b'.repeat(bytes - text.length) })
+    }
+    expect(frameOf(MAX_FRAME_BYTES).length).toBe(MAX_FRAME_BYTES)
+    expect(parseServerFrame(frameOf(MAX_FRAME_BYTES))).toMatchObject({ type: 'message', frameType: 'chat' })
+    expect(parseServerFrame(frameOf(MAX_FRAME_BYTES + 1))).toEqual({ type: 'rejected', reason: `frame of ${MAX_FRAME_BYTES + 1} bytes is over ${MAX_FRAME_BYTES}` })
+  })
+
+  it('say what was wrong with the frame', () => {
+    const reason = (text: string) => {
+      const parsed = parseServerFrame(text)
+      return parsed.type === 'rejected' ? parsed.reason : parsed.type
+    }
+    expect(reason('{not json')).toBe('frame is not JSON')
+    expect(reason('[1]')).toBe('frame is not a JSON object')
+    expect(reason(JSON.stringify({ type: 'call_invitation', from_name: 'A' }))).toBe('call_invitation without a valid call_log_id')
+    expect(reason(JSON.stringify({ type: 'call_ended', call_log_id: '' }))).toBe('call_ended without a valid call_log_id')
+    expect(reason(JSON.stringify({ type: 'ack' }))).toBe('ack without the type it answers (of)')
+    expect(reason(JSON.stringify({ type: 'chat', call_log_id: {} }))).toBe('chat with an invalid call_log_id')
   })
 })
