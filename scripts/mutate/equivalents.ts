@@ -91,4 +91,12 @@ export const equivalents: Equivalent[] = [
     file: 'protocol/wire.ts', mutator: 'StringLiteral', code: "return scheme === null ? true : /^https?$/i.test(scheme[1] ?? '')",
     why: "the pattern has one group, always matched when `scheme` is not null: `?? ''` only satisfies the type checker",
   },
+  {
+    file: 'core/connection.ts', mutator: 'ConditionalExpression', code: 'if (socket === null || socket.readyState !== OPEN) return false', replacement: 'false',
+    why: 'write() is only called while the state is open or a timer of the current socket runs: `socket === null` is never true there (the readyState half is tested)',
+  },
+  {
+    file: 'core/settings.ts', mutator: 'ConditionalExpression', code: "const frameOk = typeof ping === 'object' && ping !== null", replacement: 'true',
+    why: "any other value's `.frame` is undefined (null is checked next), so the frame check refuses it the same",
+  },
 ]

@@ -44,7 +44,7 @@ describe('settings', () => {
     expect(resolveSettings({ backend: { acks: false } })).toEqual({ settings: { ...defaultSettings, backend: { ...defaultSettings.backend, acks: false } }, problems: [] })
     expect(ping({ frame: 'hb', answer: null }).settings.backend.ping).toEqual({ frame: 'hb', answer: null })
     expect(ping({ frame: 'hb', answer: 'hb-ack' }).settings.backend.ping).toEqual({ frame: 'hb', answer: 'hb-ack' })
-    for (const refused of [{ answer: 'pong' }, { frame: 'hb', answer: 5 }, { frame: 'hb', answer: '' }, { frame: 'x'.repeat(64 * 1024 + 1), answer: null }, 'ping', null]) {
+    for (const refused of [{ answer: 'pong' }, { frame: 'hb', answer: 5 }, { frame: 'hb', answer: ['pong'] }, { frame: 'hb', answer: '' }, { frame: 'x'.repeat(64 * 1024 + 1), answer: null }, 'ping', null]) {
       const { settings, problems } = ping(refused)
       expect(settings.backend.ping).toEqual(defaultSettings.backend.ping)
       expect(problems).toEqual(['backend.ping must be false or { frame: string, answer: string | null }: keeping the default'])
