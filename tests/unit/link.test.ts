@@ -5,9 +5,10 @@ import {
 } from '../../protocol/errors'
 import type { Outcome } from '../../protocol/errors'
 import type { AttachRequest, Attached, HubEvent } from '../../protocol/port'
+import type { Invitation } from '../../protocol/wire'
 import { TAB_PING_INTERVAL } from '../../core/host'
 import { createLink, holdTabLock } from '../../client/link'
-import type { HostCalls, HostConnection, LinkState } from '../../client/link'
+import type { Connector, HostCalls, HostConnection, LinkState } from '../../client/link'
 import { createFakeClock, createFakeLocks } from './fakes'
 
 const request: AttachRequest = {
@@ -16,6 +17,9 @@ const request: AttachRequest = {
 }
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value })
+const invitation: Invitation = {
+  callLogId: 1, conversationId: 2, callType: 'voice', from: { name: 'Ada', avatar: null, profileId: null, profileType: null }, offer: null, expiresAt: null,
+}
 
 /** A host that answers as the test says: each connection records what it was asked. */
 function fakeHost(options: { hostLock?: string | null } = {}) {
@@ -60,19 +64,31 @@ function deferred<T>() {
   return { promise, resolve }
 }
 
-function setup(options: { locks?: ReturnType<typeof createFakeLocks>; hostLock?: string | null } = {}) {
+function setup(options: {
+  locks?: ReturnType<typeof createFakeLocks>
+  hostLock?: string | null
+  /** Settles when the tab holds its own lock: by default, at once. */
+  tabLockHeld?: Promise<void>
+  /** Wraps the fake host's connector (one that is slow, or throws). */
+  connect?: (connect: Connector) => Connector
+  /** Called with each new state, after it is recorded (a page reacting to it). */
+  onState?: (state: LinkState) => void
+} = {}) {
   const clock = createFakeClock()
   const host = fakeHost({ hostLock: options.hostLock })
   const states: LinkState[] = []
   const events: HubEvent[] = []
   const locks = options.locks?.scope('tab') ?? null
   const link = createLink({
-    connect: host.connect,
+    connect: options.connect?.(host.connect) ?? host.connect,
     attachRequest: () => request,
     onEvents: (batch) => events.push(...batch),
-    onState: (state) => states.push(state),
+    onState: (state) => {
+      states.push(state)
+      options.onState?.(state)
+    },
     locks,
-    tabLockHeld: holdTabLock(locks, 'tab', () => {}).held,
+    tabLockHeld: options.tabLockHeld ?? holdTabLock(locks, 'tab', () => {}).held,
     clock,
     random: () => 0.5,
   })
@@ -246,20 +262,73 @@ describe('the link to the host', () => {
 
 describe("the link's rules", () => {
 
-  it('a call waiting for the attach rejects with HubClosedError on close, and with HubWorkerLostError when the host cannot start', async () => {
-    const closing = setup()
-    const beforeClose = closing.link.call('accept', (calls) => calls.accept(1))
+  it('a call waiting to attach is told the hub was closed, once, when the page closes it', async () => {
+    const { link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
     await flush()
-    closing.link.close()
-    await expect(beforeClose).rejects.toBeInstanceOf(HubClosedError)
-    await expect(closing.link.call('accept', (calls) => calls.accept(1))).rejects.toBeInstanceOf(HubClosedError)
+    link.close()
+    await expect(waiting).rejects.toThrow(new HubClosedError('[callhub] this hub was closed; call connectCallHub() again'))
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toThrow(new HubClosedError('[callhub] this hub was closed; call connectCallHub() again'))
+  })
 
-    const failing = setup()
-    const beforeFailure = failing.link.call('accept', (calls) => calls.accept(1))
+  it('a call waiting to attach is told why the hub cannot run when the host fails to load', async () => {
+    const { host, link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
     await flush()
-    failing.host.connections[0]!.fail('the shared worker failed to load')
-    await expect(beforeFailure).rejects.toBeInstanceOf(HubWorkerLostError)
-    await expect(failing.link.call('accept', (calls) => calls.accept(1))).rejects.toThrow('the shared worker failed to load')
+    host.connections[0]!.fail('the shared worker /w.js failed to load')
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: the shared worker /w.js failed to load'))
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: the shared worker /w.js failed to load'))
+  })
+
+  it('a call waiting to attach is told why the hub cannot run when the host cannot even be started', async () => {
+    const { host, link } = setup({
+      connect: () => () => {
+        throw new Error('SecurityError: no workers here')
+      },
+    })
+    const waiting = link.call('accept', (calls) => calls.accept(1))
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: could not start the host: Error: SecurityError: no workers here'))
+    expect(link.state).toEqual({ type: 'failed', reason: 'could not start the host: Error: SecurityError: no workers here' })
+    expect(host.connections).toHaveLength(0)
+  })
+
+  it('a call waiting to attach is told why the hub cannot run when the host never answers its first attach', async () => {
+    const { clock, link } = setup()
+    let outcome: unknown = 'pending'
+    link.call('accept', (calls) => calls.accept(1)).catch((error: unknown) => (outcome = error))
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(outcome).toEqual(new HubWorkerLostError('[callhub] the hub cannot run: the host did not answer (the host did not answer attach within 5000 ms)'))
+  })
+
+  it('a call waiting to attach outlives a host that refuses the attach: it runs on the host attached next', async () => {
+    const { clock, host, link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    host.connections[0]!.attach.resolve({ ok: false, error: toWire(new HubWorkerLostError('[callhub] starting')) })
+    await flush()
+    expect(link.state.type).toBe('lost')
+    clock.advance(0)
+    await flush()
+    host.connections[1]!.calls.accept = async () => ok(invitation)
+    host.answerAttach(1)
+    await expect(waiting).resolves.toEqual(invitation)
+  })
+
+  it('a call waits to attach for twice the request timeout, then rejects with HubTimeoutError', async () => {
+    // The tab's own lock is never granted: the link waits in `attaching` and no attach reaches the host.
+    const { clock, host, link } = setup({ tabLockHeld: new Promise(() => {}) })
+    let outcome: unknown = 'pending'
+    link.call('accept', (calls) => calls.accept(1)).catch((error: unknown) => (outcome = error))
+    await flush()
+    clock.advance(9_999)
+    await flush()
+    expect(outcome).toBe('pending')
+    clock.advance(1)
+    await flush()
+    expect(outcome).toEqual(new HubTimeoutError('[callhub] the host did not answer accept (waiting to attach) within 10000 ms'))
+    expect(host.connections).toHaveLength(0)
   })
 
   it('a host that never answers its first attach is named in the reason, without the [callhub] prefix twice', async () => {
