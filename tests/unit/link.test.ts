@@ -412,6 +412,184 @@ describe("the link's rules", () => {
   })
 })
 
+describe("the link's moves", () => {
+  it('returns what the host answered a call with', async () => {
+    const { host, link } = await attached()
+    host.connections[0]!.calls.accept = async () => ok(invitation)
+    await expect(link.call('accept', (calls) => calls.accept(1))).resolves.toEqual(invitation)
+  })
+
+  it('starts one attach however often it is started or called while attaching, and none once attached', async () => {
+    const { host, link } = setup()
+    link.start()
+    await flush()
+    link.start()
+    const waiting = link.call('decline', (calls) => calls.decline(1))
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    host.answerAttach(0)
+    await waiting
+    link.start()
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    expect(link.state.type).toBe('attached')
+  })
+
+  it('closed while it waits for its own tab lock, it never reaches a host', async () => {
+    let lockHeld!: () => void
+    const { host, link } = setup({ tabLockHeld: new Promise((resolve) => (lockHeld = resolve)) })
+    link.start()
+    await flush()
+    link.close()
+    lockHeld()
+    await flush()
+    expect(host.connections).toHaveLength(0)
+    expect(link.state.type).toBe('closed')
+  })
+
+  it('closed while the host starts, it lets that host go and never attaches', async () => {
+    let started!: () => void
+    const starting = new Promise<void>((resolve) => (started = resolve))
+    const { host, link } = setup({ connect: (connect) => async (deliver) => {
+      await starting
+      return connect(deliver)
+    } })
+    link.start()
+    await flush()
+    link.close()
+    started()
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    expect(host.connections[0]!.disposed).toBe(true)
+    expect(link.state.type).toBe('closed')
+  })
+
+  it('a call that waited to attach leaves no timer behind once it is answered', async () => {
+    // With a host lock to wait on, an attached link keeps no timer of its own (no ping).
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
+    const waiting = link.call('decline', (calls) => calls.decline(1))
+    await flush()
+    host.answerAttach(0)
+    await waiting
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('closes once: closing again tells nobody', async () => {
+    const { link, states } = await attached()
+    link.close()
+    link.close()
+    expect(states.map((state) => state.type)).toEqual(['attaching', 'attached', 'closed'])
+  })
+
+  it('ignores the events and the failure of a connection it has moved on from', async () => {
+    const { clock, host, link, events } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    clock.advance(0)
+    await flush()
+    host.answerAttach(1)
+    await flush()
+    host.connections[0]!.deliver([{ type: 'log', line: 'from the old host' }])
+    host.connections[0]!.fail('the old worker failed')
+    await flush()
+    expect(events).toEqual([])
+    expect(link.state).toMatchObject({ type: 'attached', hostId: 'host-2' })
+  })
+
+  it('a host that once attached and then does not answer an attach is lost, not failed: it is tried again', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    clock.advance(0)
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toEqual({
+      type: 'lost', attempt: 2, retryAt: clock.now() + 1_000, reason: '[callhub] the host did not answer attach within 5000 ms',
+    })
+  })
+
+  it('two requests that find the host forgot the tab lose it once: the attach again is at once', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    const first = link.call('decline', (calls) => calls.decline(1))
+    const second = link.call('decline', (calls) => calls.decline(2))
+    await expect(first).rejects.toBeInstanceOf(TabNotAttachedError)
+    await expect(second).rejects.toBeInstanceOf(TabNotAttachedError)
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host no longer knows this tab' })
+  })
+
+  it('says in its state why the host was lost: its lock released', async () => {
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    const { clock, link } = await attached({ locks, hostLock: 'callhub:host:w' })
+    locks.kill('worker')
+    await flush()
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host is gone (its lock was released)' })
+  })
+
+  it('says in its state why the host was lost: it restarted and forgot the tab', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = async () => ok({ hostId: 'host-1', attached: false })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host restarted and forgot this tab' })
+  })
+
+  it('a host that stops answering pings is lost at once on the first loss, its reason naming the ping', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = () => new Promise(() => {})
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toEqual({
+      type: 'lost', attempt: 1, retryAt: clock.now(),
+      reason: 'the host stopped answering (HubTimeoutError: [callhub] the host did not answer ping within 5000 ms)',
+    })
+  })
+
+  it('a ping that fails because the link moved on does not count as a second loss', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = () => new Promise(() => {})
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    await flush()
+    expect(link.state).toMatchObject({ type: 'lost', attempt: 1 })
+  })
+
+  it('without Web Locks, pings even a host that names a lock', async () => {
+    const { clock, host } = await attached({ hostLock: 'callhub:host:w' })
+    let pings = 0
+    host.connections[0]!.calls.ping = async () => {
+      pings += 1
+      return ok({ hostId: 'host-1', attached: true })
+    }
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(pings).toBe(1)
+  })
+
+  it('a call whose link the page closes as it attaches reaches no host', async () => {
+    let link!: ReturnType<typeof setup>['link']
+    const world = setup({ onState: (state) => state.type === 'attached' && link.close() })
+    link = world.link
+    let accepted = 0
+    const waiting = link.call('accept', async () => {
+      accepted += 1
+      return ok(invitation)
+    })
+    await flush()
+    world.host.answerAttach(0)
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the host went away; try again'))
+    expect(accepted).toBe(0)
+  })
+})
+
 describe("the tab's own Web Lock", () => {
   it('is held under the tab id from the start until released', async () => {
     const locks = createFakeLocks()
@@ -421,6 +599,12 @@ describe("the tab's own Web Lock", () => {
     release()
     await flush()
     expect(locks.holder('callhub:tab:tab-9')).toBeNull()
+  })
+
+  it('is not taken without Web Locks: the tab counts as holding it at once', async () => {
+    const { held, release } = holdTabLock(null, 'tab-9', () => {})
+    await expect(held).resolves.toBeUndefined()
+    expect(release).not.toThrow()
   })
 
   it('that cannot be taken is logged, and the tab goes on without it', async () => {
