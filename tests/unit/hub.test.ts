@@ -1208,6 +1208,15 @@ describe('the ringer, once more', () => {
     expect([a.ringer(), b.ringer()]).toEqual([false, true])
   })
 
+  it('of tabs attached in view, the one attached last is the one seen last, and rings', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { presence: { visible: true, focused: false } })
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer()]).toEqual([false, true])
+  })
+
   it('of tabs never seen, the first to attach rings', () => {
     const { factory, tab } = setup()
     const a = tab('a', { presence: { visible: false, focused: false } })
@@ -1407,6 +1416,22 @@ describe('calls in progress, once more', () => {
     ])
     expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
     expect(b.status()?.inCall).toEqual([{ callLogId: 7, here: true }])
+  })
+
+  it('keeps at most 64 frames of a ringing call for the tab that answers, and says so of the rest', async () => {
+    const { hub, factory, lines, tab } = setup()
+    const b = tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    for (let index = 0; index < 66; index += 1) socket.receive({ type: 'ice_candidate', call_log_id: 9, candidate: `c${index}` })
+    const answered = hub.accept('b', 9)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    const frames = b.events.filter((event) => event.type === 'call-frame')
+    expect(frames).toHaveLength(64)
+    expect(frames.at(-1)).toMatchObject({ text: '{"type":"ice_candidate","call_log_id":9,"candidate":"c63"}' })
+    expect(lines.filter((line) => line === 'Tutor:1: dropped a frame of ringing call 9: over 64 before an answer')).toHaveLength(2)
   })
 
   it('a second ack of the answer is not a frame of the call', async () => {
