@@ -298,7 +298,8 @@ export function createHub(deps: HubDeps): Hub {
     })
     Promise.race([hooked.handle.recover!(), timeout]).then(
       (frames) => {
-        if (sessions.get(session.key) !== session || session.connection !== connection || connection.state.type !== 'open') return
+        // A session that closed closed its connection too: an open connection is this session's, live.
+        if (connection.state.type !== 'open') return
         if (!Array.isArray(frames)) throw new Error('it did not return an array')
         for (const item of frames) {
           const frame = parseServerFrame(typeof item === 'string' ? item : JSON.stringify(item))
@@ -371,7 +372,8 @@ export function createHub(deps: HubDeps): Hub {
       else remember(session, key, frame.callLogId, frame.reason)
     } else if ((frame.type === 'ack' || frame.type === 'nack') && (frame.of === 'call_accepted' || frame.of === 'call_declined')) {
       answered(session, frame)
-    } else if (frame.type === 'message' || frame.type === 'ack' || frame.type === 'nack') {
+    } else {
+      // What is left is a message, or an ack or nack that answers no call.
       deliverMessage(session, frame.type === 'message' ? frame.text : JSON.stringify(frame))
     }
   }

@@ -758,7 +758,7 @@ describe('reconnecting', () => {
 
 describe('no false ends', () => {
   it('after a reconnect, a call the backend re-sent keeps ringing and one it did not has ended', () => {
-    const { clock, factory, tab, setRandom } = setup()
+    const { clock, factory, lines, tab, setRandom } = setup()
     const a = tab('a')
     accept(factory.last())
     factory.last().receive(invite(1))
@@ -773,6 +773,7 @@ describe('no false ends', () => {
     next.receive({ type: 'ack', of: 'auth' })
     expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'ended' }])
     expect(a.invitations().map((call) => call.callLogId)).toEqual([1, 2])
+    expect(lines).toContain('Tutor:1: call 1 was not re-sent by the backend: it ended while the socket was down')
   })
 
   it('a backend that does not re-send leaves ringing calls ringing after a reconnect', () => {
