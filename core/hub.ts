@@ -448,7 +448,16 @@ export function createHub(deps: HubDeps): Hub {
     if (frame.type === 'ack') {
       const invitation = settle(session, key, answering.kind, answering.tabId)
       if (invitation === null) return
-      if (answering.kind === 'accepted') startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId, call.early)
+      if (answering.kind === 'accepted') {
+        if (tabs.get(answering.tabId)?.session === session) startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId, call.early)
+        else {
+          // The tab that accepted left before the backend confirmed: no tab holds the call, so it ends as the
+          // calls of a tab that leaves do, and the other party does not wait on it.
+          log(`${session.key}: the tab that accepted call ${key} left before the backend confirmed: ending the call`)
+          const ended: HubFrame = { type: 'call_ended', call_log_id: invitation.callLogId, reason: leaveReasons.gone }
+          session.connection.send(JSON.stringify(ended)).catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
+        }
+      }
       answering.resolve(invitation)
       return
     }

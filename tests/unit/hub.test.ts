@@ -1435,6 +1435,24 @@ describe('calls in progress, once more', () => {
     expect(lines.filter((line) => line === 'Tutor:1: dropped a frame of ringing call 9: over 64 before an answer')).toHaveLength(2)
   })
 
+  it('a call accepted by a tab that leaves before the backend confirms is ended at once: no tab holds it', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    socket.receive({ type: 'ice_candidate', call_log_id: 9, candidate: 'early' })
+    const answered = hub.accept('b', 9)
+    hub.detach('b')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    await settle()
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 9, reason: 'tab_closed' })
+    expect(a.status()?.inCall).toBeUndefined()
+    expect(a.settled()).toMatchObject([{ callLogId: 9, reason: 'accepted', here: false }])
+  })
+
   it('a second ack of the answer is not a frame of the call', async () => {
     const { b, socket, of, lines } = await inCall()
     socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
