@@ -476,6 +476,27 @@ describe("the link's moves", () => {
     expect(clock.pending()).toBe(0)
   })
 
+  it('a request the host rejects (rather than answers) rejects with that error at once', async () => {
+    const { host, link } = await attached()
+    const refused = new Error('DataCloneError: the request could not be sent')
+    host.connections[0]!.calls.configure = () => Promise.reject(refused)
+    await expect(link.call('configure', (calls) => calls.configure({}))).rejects.toBe(refused)
+    host.connections[0]!.calls.configure = () => Promise.reject('a string, not an Error')
+    await expect(link.call('configure', (calls) => calls.configure({}))).rejects.toThrow(new Error('a string, not an Error'))
+  })
+
+  it('without a clock of its own, stamps its states with the real time', async () => {
+    const link = createLink({
+      connect: fakeHost().connect, attachRequest: () => request, onEvents: () => {}, onState: () => {}, locks: null, tabLockHeld: Promise.resolve(),
+    })
+    const before = Date.now()
+    link.start()
+    const since = link.state.type === 'attaching' ? link.state.since : null
+    expect(since).toBeGreaterThanOrEqual(before)
+    expect(since).toBeLessThanOrEqual(Date.now())
+    link.close()
+  })
+
   it('closes once: closing again tells nobody', async () => {
     const { link, states } = await attached()
     link.close()
