@@ -1453,6 +1453,21 @@ describe('calls in progress, once more', () => {
     expect(a.settled()).toMatchObject([{ callLogId: 9, reason: 'accepted', here: false }])
   })
 
+  it("a frame without a call id is a message, even while a call whose id is the text 'null' rings or is in progress", async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { messages: true })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite('null'))
+    socket.receive({ type: 'chat_message', text: 'while it rings' })
+    const answered = hub.accept('a', 'null')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 'null' })
+    await answered
+    socket.receive({ type: 'chat_message', text: 'during the call' })
+    expect(a.messages()).toEqual(['{"type":"chat_message","text":"while it rings"}', '{"type":"chat_message","text":"during the call"}'])
+    expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
+  })
+
   it('a second ack of the answer is not a frame of the call', async () => {
     const { b, socket, of, lines } = await inCall()
     socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
