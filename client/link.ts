@@ -249,7 +249,7 @@ export function createLink(options: LinkOptions): Link {
    */
   function ready(what: string, ms: number): Promise<void> {
     if (state.type === 'attached') return Promise.resolve()
-    if (state.type === 'closed' || state.type === 'failed') return Promise.reject(unusable(state))
+    if (state.type === 'failed' || state.type === 'closed') return Promise.reject(unusable(state))
     if (state.type === 'idle') void attach()
     return new Promise<void>((resolve, reject) => {
       const waiter = {
