@@ -63,6 +63,10 @@ export const equivalents: Equivalent[] = [
     why: 'the connection reports `connecting` as it is created, before any call rings: that report clears the flag and un-confirms no call',
   },
   {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (!isOpen) failAnswers(session', replacement: 'true',
+    why: 'an answer is written only on an open connection, and `open` is reported once per socket: when it is, no answer waits',
+  },
+  {
     file: 'core/hub.ts', mutator: 'ArrayDeclaration', code: 'inCalls: new Map(), unheld: [],',
     why: 'a stray first entry names no call, and is the one shifted out when the list passes 64: the same frames are kept',
   },
