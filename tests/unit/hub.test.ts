@@ -1468,6 +1468,24 @@ describe('calls in progress, once more', () => {
     expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
   })
 
+  it('a call accepted by a tab that left, whose end cannot be written, is logged as such', async () => {
+    const { hub, factory, lines, tab } = setup()
+    tab('a')
+    tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    const answered = hub.accept('b', 9)
+    hub.detach('b')
+    // The socket is closing as the ack comes: the end waits in the outbox, and the rejection drops it.
+    socket.readyState = 3
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    socket.drop(4401)
+    await settle()
+    expect(lines.some((line) => line.startsWith('Tutor:1: could not tell the backend call 9 ended'))).toBe(true)
+  })
+
   it('a second ack of the answer is not a frame of the call', async () => {
     const { b, socket, of, lines } = await inCall()
     socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
@@ -1479,6 +1497,13 @@ describe('calls in progress, once more', () => {
     const { b, socket, of } = await inCall()
     socket.receive({ type: 'call_cancelled', call_log_id: 7 })
     expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'cancelled' }])
+  })
+
+  it('a role switch in the tab holding it ends it, and the backend hears profile_changed', async () => {
+    const { hub, b, socket, of } = await inCall()
+    hub.identify('b', aliceParent)
+    expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'profile_changed' })
+    expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'profile_changed' }])
   })
 
   it('another tab leaving ends nothing', async () => {
