@@ -122,14 +122,20 @@ export function createLink(options: LinkOptions): Link {
       connection = null
     }
     state = next
+    // The one path that settles a call waiting to attach (besides its own deadline): a host never saw it.
     if (next.type === 'attached') for (const waiter of [...waiting]) waiter.resolve()
     if (next.type === 'failed' || next.type === 'closed') {
-      const error = next.type === 'closed'
-        ? new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
-        : new HubWorkerLostError(`[callhub] the hub cannot run: ${next.reason}`)
+      const error = unusable(next)
       for (const waiter of [...waiting]) waiter.reject(error)
     }
     onState(next)
+  }
+
+  /** Why a call cannot run on a link that failed or closed: what the page is told, once. */
+  function unusable(link: Extract<LinkState, { type: 'failed' | 'closed' }>): Error {
+    return link.type === 'closed'
+      ? new HubClosedError('[callhub] this hub was closed; call connectCallHub() again')
+      : new HubWorkerLostError(`[callhub] the hub cannot run: ${link.reason}`)
   }
 
   function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
@@ -191,11 +197,14 @@ export function createLink(options: LinkOptions): Link {
     losses = 0
     everAttached = true
     setLink({ type: 'attached', hostId: outcome.value.hostId, since: clock.now() })
-    watchHost(outcome.value)
+    watchHost(outcome.value, current)
   }
 
-  /** Learns that the host died: by its Web Lock where there are Web Locks, else by pinging it. */
-  function watchHost(attached: Attached): void {
+  /**
+   * Learns that the host died: by its Web Lock where there are Web Locks, else by pinging it. Whatever moves
+   * the link on aborts the watch and clears the ping timer (`setLink`), so a ping never outlives its connection.
+   */
+  function watchHost(attached: Attached, current: HostConnection): void {
     watch = new AbortController()
     const { signal } = watch
     if (locks !== null && attached.hostLock !== null) {
@@ -207,9 +216,7 @@ export function createLink(options: LinkOptions): Link {
       return
     }
     const ping = () => {
-      if (signal.aborted || connection === null) return
-      const calls = connection.calls
-      withTimeout('ping', requestTimeout, calls.ping()).then(
+      withTimeout('ping', requestTimeout, current.calls.ping()).then(
         (outcome) => {
           if (signal.aborted) return
           if (outcome.ok && outcome.value.attached && outcome.value.hostId === attached.hostId) {
@@ -236,22 +243,30 @@ export function createLink(options: LinkOptions): Link {
     timer = clock.setTimeout(() => void attach(), wait)
   }
 
-  function ready(): Promise<void> {
+  /**
+   * Waits for the link to attach. Only `setLink` (attached, failed, closed) or the wait's own deadline settles
+   * it, never `failPending`: that is for requests a host was handed, and a lost host is attached again.
+   */
+  function ready(what: string, ms: number): Promise<void> {
     if (state.type === 'attached') return Promise.resolve()
-    if (state.type === 'closed') return Promise.reject(new HubClosedError('[callhub] this hub was closed; call connectCallHub() again'))
-    if (state.type === 'failed') return Promise.reject(new HubWorkerLostError(`[callhub] the hub cannot run: ${state.reason}`))
+    if (state.type === 'failed' || state.type === 'closed') return Promise.reject(unusable(state))
     if (state.type === 'idle') void attach()
     return new Promise<void>((resolve, reject) => {
       const waiter = {
         resolve: () => {
-          waiting.delete(waiter)
+          done()
           resolve()
         },
         reject: (error: Error) => {
-          waiting.delete(waiter)
+          done()
           reject(error)
         },
       }
+      const done = () => {
+        clock.clearTimeout(deadline)
+        waiting.delete(waiter)
+      }
+      const deadline = clock.setTimeout(() => waiter.reject(new HubTimeoutError(`[callhub] the host did not answer ${what} within ${ms} ms`)), ms)
       waiting.add(waiter)
     })
   }
@@ -264,7 +279,7 @@ export function createLink(options: LinkOptions): Link {
       if (state.type === 'idle') void attach()
     },
     async call(what, use, extraTime = 0) {
-      await withTimeout(`${what} (waiting to attach)`, requestTimeout * 2, ready())
+      await ready(`${what} (waiting to attach)`, requestTimeout * 2)
       const current = connection
       if (current === null) throw new HubWorkerLostError('[callhub] the host went away; try again')
       const outcome = await withTimeout(what, requestTimeout + extraTime, use(current.calls))

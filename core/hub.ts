@@ -298,7 +298,8 @@ export function createHub(deps: HubDeps): Hub {
     })
     Promise.race([hooked.handle.recover!(), timeout]).then(
       (frames) => {
-        if (sessions.get(session.key) !== session || session.connection !== connection || connection.state.type !== 'open') return
+        // A session that closed closed its connection too: an open connection is this session's, live.
+        if (connection.state.type !== 'open') return
         if (!Array.isArray(frames)) throw new Error('it did not return an array')
         for (const item of frames) {
           const frame = parseServerFrame(typeof item === 'string' ? item : JSON.stringify(item))
@@ -371,7 +372,8 @@ export function createHub(deps: HubDeps): Hub {
       else remember(session, key, frame.callLogId, frame.reason)
     } else if ((frame.type === 'ack' || frame.type === 'nack') && (frame.of === 'call_accepted' || frame.of === 'call_declined')) {
       answered(session, frame)
-    } else if (frame.type === 'message' || frame.type === 'ack' || frame.type === 'nack') {
+    } else {
+      // What is left is a message, or an ack or nack that answers no call.
       deliverMessage(session, frame.type === 'message' ? frame.text : JSON.stringify(frame))
     }
   }
@@ -446,7 +448,16 @@ export function createHub(deps: HubDeps): Hub {
     if (frame.type === 'ack') {
       const invitation = settle(session, key, answering.kind, answering.tabId)
       if (invitation === null) return
-      if (answering.kind === 'accepted') startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId, call.early)
+      if (answering.kind === 'accepted') {
+        if (tabs.get(answering.tabId)?.session === session) startInCall(session, answering.tabId, invitation.callLogId, invitation.conversationId, call.early)
+        else {
+          // The tab that accepted left before the backend confirmed: no tab holds the call, so it ends as the
+          // calls of a tab that leaves do, and the other party does not wait on it.
+          log(`${session.key}: the tab that accepted call ${key} left before the backend confirmed: ending the call`)
+          const ended: HubFrame = { type: 'call_ended', call_log_id: invitation.callLogId, reason: leaveReasons.gone }
+          session.connection.send(JSON.stringify(ended)).catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
+        }
+      }
       answering.resolve(invitation)
       return
     }

@@ -99,4 +99,104 @@ export const equivalents: Equivalent[] = [
     file: 'core/settings.ts', mutator: 'ConditionalExpression', code: "const frameOk = typeof ping === 'object' && ping !== null", replacement: 'true',
     why: "any other value's `.frame` is undefined (null is checked next), so the frame check refuses it the same",
   },
+  {
+    file: 'core/hub.ts', mutator: 'BooleanLiteral', code: 'let wasOpen = false', replacement: 'true',
+    why: 'the connection reports `connecting` as it is created, before any call rings: that report clears the flag and un-confirms no call',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (!isOpen) failAnswers(session', replacement: 'true',
+    why: 'an answer is written only on an open connection, and `open` is reported once per socket: when it is, no answer waits',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'StringLiteral', code: "endingFrames.has(frameType ?? '')",
+    why: 'frameType is null only for end frames, which the test before it lets through: the fallback is never read',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ArrayDeclaration', code: 'inCalls: new Map(), unheld: [],',
+    why: 'a stray first entry names no call, and is the one shifted out when the list passes 64: the same frames are kept',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: "} else if ((frame.type === 'ack' || frame.type === 'nack') && (frame.of === 'call_accepted'", replacement: 'true',
+    why: 'invitation and end frames were routed before, and a message frame has no `of`: only an ack or a nack can name an answer',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: "const frameType = frame.type === 'end' ? null : frame.frameType",
+    why: 'only a message frame reads its frame type: an end frame is told by `frame.type` first, and its detail comes from its own branch',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'StringLiteral', code: "const frameType = frame.type === 'end' ? null : frame.frameType",
+    why: 'only a message frame reads its frame type: an end frame is told by `frame.type` first, and its detail comes from its own branch',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'StringLiteral', code: "'call_declined', 'call_taken'])",
+    why: 'the parser makes call_taken (like call_ended and call_cancelled) an end frame; the set is asked only about message frames, whose type is never empty',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'OptionalChaining', code: 'tab?.handle.push({ type: \'call-frame\'',
+    why: 'the tab holding a call in progress is attached: its calls end when it leaves, and an answer confirmed after its tab left starts no call',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'const call = key === null ? undefined : session.calls.get(key)', replacement: 'false',
+    why: 'no call is keyed null: the lookup finds nothing either way',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (key === null || call === undefined || answering == null', replacement: 'false',
+    why: '`answering` is `call?.answering`: without a key or a call it is undefined, and `answering == null` decides the same',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'LogicalOperator', code: 'if (key === null || call === undefined || answering == null',
+    why: '`answering` is `call?.answering`: without a key or a call it is undefined, and `answering == null` decides the same',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (call.answering?.timer !== timer) return',
+    why: 'whatever clears `call.answering` clears its timer too (an ack or nack, a drop, a settle), so the timer fires only for its own answer',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'OptionalChaining', code: 'if (call.answering?.timer !== timer) return',
+    why: 'whatever clears `call.answering` clears its timer too (an ack or nack, a drop, a settle), so the timer fires only for its own answer',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (session == null || call === undefined) {', replacement: 'false',
+    why: '`call` is `session?.calls.get(key)`: undefined without a session, so `call === undefined` decides the same',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (!oldest.done) session.ended.delete(oldest.value)', replacement: 'true',
+    why: 'the map holds over 512 entries there: its first key exists',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (request.online !== online) this.setOnline(request.online)', replacement: 'true',
+    why: 'setOnline ignores the value the hub already has',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (call === undefined) return', replacement: 'false',
+    why: 'each caller passes a key it just found (endInCall and hangUp: in the calls in progress; settle: in the ringing calls; expire: its timer is cleared whenever its call leaves them)',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (invitation === null) return', replacement: 'false',
+    why: 'settle returns null only for a call it cannot find, and both callers (expire, an ack) just found it',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (session.tabs.size === 0) closeSession(session, `no tab for', replacement: 'true',
+    why: 'a tab that joins clears the linger timer, so when it fires no tab is there',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'BlockStatement', code: '} catch {',
+    why: 'sessionSend: with the catch emptied, the object check that follows throws the same InvalidInputError; reasonOf: it parses text the parser already parsed, which cannot throw',
+  },
+  {
+    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: "return typeof reason === 'string' ? reason.slice(0, 100) : null", replacement: 'true',
+    why: 'a reason that is not a string has no `slice`: the TypeError is caught below and gives null all the same',
+  },
+  ...['ObjectLiteral', 'StringLiteral', 'ConditionalExpression'].map((mutator) => ({
+    file: 'core/hub.ts', mutator, code: "if (session === null) return { type: 'closed', reason: 'signed out'",
+    why: 'unreachable: a tab with a profile always has a session (join gives it one; sign-out changes the identity, and detach and hand-over forget the tab)',
+  })),
+  ...['ConditionalExpression', 'LogicalOperator', 'StringLiteral'].map((mutator) => ({
+    file: 'client/link.ts', mutator, code: "if (state.type === 'closed' || state.type === 'failed') return",
+    why: 'lose() is reached only after its caller checked that the link is still on that connection or watch; closing or failing drops the connection and aborts the watch first',
+  })),
+  {
+    file: 'client/link.ts', mutator: 'StringLiteral', code: "withTimeout('detach', requestTimeout",
+    why: 'the label only names a timeout error that the courtesy detach swallows',
+  },
 ]

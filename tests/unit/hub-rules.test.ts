@@ -27,6 +27,8 @@ const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 interface TabOptions {
   presence?: Presence
   recover?: () => Promise<unknown[]>
+  /** Whether the tab asks for its hook to be run: by default, when it has one. */
+  asksToRecover?: boolean
   debug?: boolean
   backend?: AttachRequest['settings']['backend']
 }
@@ -43,7 +45,7 @@ function setup() {
     hub.attach(handle, {
       tabId: id, identity: alice, online: true, presence: options.presence ?? { visible: true, focused: false },
       settings: options.backend ? { backend: options.backend } : {},
-      interests: { messages: false, debug: options.debug ?? false, recover: options.recover !== undefined }, calls: [], sessions: [],
+      interests: { messages: false, debug: options.debug ?? false, recover: options.asksToRecover ?? options.recover !== undefined }, calls: [], sessions: [],
     })
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     return {
@@ -168,6 +170,100 @@ describe("the page's reconnect hook", () => {
   })
 })
 
+describe("the page's reconnect hook, once more", () => {
+  it('is asked of a tab that both asks for it and has one, the one seen most recently of them', async () => {
+    const { hub, factory, tab, reconnect } = setup()
+    const asked: string[] = []
+    const hook = (id: string) => async () => (asked.push(id), [])
+    tab('a', { recover: hook('a') })
+    tab('b', { recover: hook('b') })
+    tab('c', { recover: hook('c') })
+    tab('has-but-does-not-ask', { recover: hook('has-but-does-not-ask'), asksToRecover: false })
+    tab('asks-but-has-none', { asksToRecover: true })
+    acceptSocket(factory.last())
+    await flush()
+    hub.setPresence('b', { visible: true, focused: true })
+    asked.length = 0
+    reconnect()
+    await flush()
+    expect(asked).toEqual(['b'])
+  })
+
+  it('says in the log which calls it ended, and why', async () => {
+    const { factory, tab, reconnect, lines } = setup()
+    tab('a', { recover: async () => [] })
+    acceptSocket(factory.last())
+    await flush()
+    factory.last().receive(invite(1))
+    reconnect()
+    await flush()
+    expect(lines).toContain('Tutor:1: call 1 was not among the calls the reconnect hook returned: it ended while the socket was down')
+  })
+
+  it('keeps a call the backend re-sent on reconnect though the hook did not return it', async () => {
+    const { clock, factory, tab } = setup()
+    let answer: (calls: unknown[]) => void = () => {}
+    let asked = 0
+    const a = tab('a', {
+      recover: () => {
+        asked += 1
+        return asked === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
+      },
+    })
+    acceptSocket(factory.last())
+    await flush()
+    factory.last().receive(invite(1))
+    factory.last().receive(invite(2))
+    factory.last().drop()
+    clock.advance(4_000)
+    const next = factory.last()
+    next.open()
+    next.receive(invite(2))
+    next.receive({ type: 'ack', of: 'auth' })
+    answer([])
+    await flush()
+    expect(a.settled()).toEqual([[1, 'ended']])
+  })
+
+  it('leaves no timer behind once it answered', async () => {
+    const { clock, factory, tab, reconnect } = setup()
+    let answer: (calls: unknown[]) => void = () => {}
+    let asked = 0
+    tab('a', {
+      recover: () => {
+        asked += 1
+        return asked === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
+      },
+    })
+    acceptSocket(factory.last())
+    await flush()
+    reconnect()
+    const waiting = clock.pending()
+    answer([])
+    await flush()
+    expect(clock.pending()).toBe(waiting - 1)
+  })
+})
+
+describe('a backend that re-sends every ringing call', () => {
+  it('once it has, a call a tab hands over that it did not name does not ring again', () => {
+    const { factory, hub } = setup()
+    const events: HubEvent[] = []
+    const attach = (id: string, calls: AttachRequest['calls']) => hub.attach({ id, push: (event) => events.push(event) }, {
+      tabId: id, identity: alice, online: true, presence: { visible: true, focused: false }, settings: {},
+      interests: { messages: false, debug: false, recover: false }, calls, sessions: [],
+    })
+    attach('a', [])
+    acceptSocket(factory.last())
+    attach('b', [{
+      callLogId: 10, conversationId: 5, callType: 'voice', offer: null, expiresAt: null,
+      from: { name: 'Bob Bekele', avatar: null, profileId: null, profileType: null },
+    }])
+    expect(events.filter((event) => event.type === 'invitation')).toEqual([])
+    expect(hub.counters().ringing).toBe(0)
+  })
+})
+
 describe('answers the backend has not confirmed yet', () => {
   it('reject with HubNotConnectedError when the socket drops, and the call keeps ringing', async () => {
     const { hub, factory, tab } = setup()
@@ -283,6 +379,34 @@ describe('sign-out with a call in progress', () => {
     hub.identify('a', { type: 'signed-out' })
     expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'signed_out' })
     expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'signed_out' }])
+  })
+})
+
+describe('sign-out and hand-over with a call in progress in another tab', () => {
+  async function inCallIn(holder: 'a' | 'b') {
+    const world = setup()
+    const a = world.tab('a')
+    const b = world.tab('b')
+    const socket = world.factory.last()
+    acceptSocket(socket)
+    socket.receive(invite(7))
+    const answered = world.hub.accept(holder, 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    return { ...world, a, b, socket }
+  }
+
+  it('a sign-out in one tab ends the call another tab holds, and the backend hears why', async () => {
+    const { hub, b, socket } = await inCallIn('b')
+    hub.identify('a', { type: 'signed-out' })
+    expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'signed_out' })
+    expect(b.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'signed_out' }])
+  })
+
+  it('a hand-over ends no call in progress: the next owner carries it', async () => {
+    const { hub, socket } = await inCallIn('b')
+    hub.handOver('Tutor:1')
+    expect(socket.frames().filter((frame) => frame.type === 'call_ended')).toEqual([])
   })
 })
 

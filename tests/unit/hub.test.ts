@@ -6,6 +6,7 @@ import { OUTBOX_FRAMES, OUTBOX_WAIT } from '../../core/connection'
 import { createHub } from '../../core/hub'
 import type { TabHandle } from '../../core/hub'
 import { defaultSettings } from '../../core/settings'
+import { MAX_FRAME_BYTES } from '../../protocol/wire'
 import { createFakeClock, socketFactory } from './fakes'
 import type { FakeSocket } from './fakes'
 
@@ -757,7 +758,7 @@ describe('reconnecting', () => {
 
 describe('no false ends', () => {
   it('after a reconnect, a call the backend re-sent keeps ringing and one it did not has ended', () => {
-    const { clock, factory, tab, setRandom } = setup()
+    const { clock, factory, lines, tab, setRandom } = setup()
     const a = tab('a')
     accept(factory.last())
     factory.last().receive(invite(1))
@@ -772,6 +773,7 @@ describe('no false ends', () => {
     next.receive({ type: 'ack', of: 'auth' })
     expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'ended' }])
     expect(a.invitations().map((call) => call.callLogId)).toEqual([1, 2])
+    expect(lines).toContain('Tutor:1: call 1 was not re-sent by the backend: it ended while the socket was down')
   })
 
   it('a backend that does not re-send leaves ringing calls ringing after a reconnect', () => {
@@ -1120,5 +1122,410 @@ describe('calls in progress', () => {
     expect(ended(51)).toBe(false)
     hub.track('caller', 52)
     expect(caller.events.filter((event) => event.type === 'call-frame' && event.callLogId === 52)).toHaveLength(64)
+  })
+})
+
+describe('tabs without a profile', () => {
+  it('a signed-out tab is told so and nothing more: no profile, no tabs, no calls, nothing missed or ended', () => {
+    const { tab } = setup()
+    const a = tab('a', { identity: { type: 'signed-out' } })
+    expect(a.snapshot).toEqual({
+      type: 'snapshot', status: { type: 'signed-out', profileKey: null, tabs: 0, lastClose: null }, calls: [], missed: [], ended: [],
+    })
+  })
+
+  it('a signed-out tab that signs in joins its profile with no call of its own', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { identity: { type: 'signed-out' } })
+    hub.identify('a', alice)
+    expect(factory.sockets).toHaveLength(1)
+    const snapshot = a.events.filter((event) => event.type === 'snapshot').at(-1)
+    expect(snapshot).toEqual({
+      type: 'snapshot', status: { type: 'connecting', attempt: 0, profileKey: 'Tutor:1', tabs: 1, lastClose: null }, calls: [], missed: [], ended: [],
+    })
+  })
+
+  it('a tab with no profile is refused each request by name: what it tried, and why', async () => {
+    const { hub, tab } = setup()
+    tab('a', { identity: { type: 'signed-out' } })
+    const why = (what: string) => new HubNotConnectedError(`[callhub] cannot ${what}: this tab has no signed-in profile`)
+    await expect(hub.send('a', '{"type":"x"}')).rejects.toThrow(why('send a frame'))
+    await expect(hub.sessionSend('a', 7, '{"type":"x"}')).rejects.toThrow(why('send a frame of a call'))
+    await expect(hub.hangup('a', 7, 'bye')).rejects.toThrow(why('hang up'))
+    expect(() => hub.track('a', 7)).toThrow(why('hold a call'))
+    expect(() => hub.configure('a', {})).toThrow(why('configure'))
+    expect(() => hub.dismissMissed('a', 7)).toThrow(why('dismiss a missed call'))
+    await expect(hub.accept('a', 3)).rejects.toThrow(new CallNotRingingError('[callhub] call 3 is not ringing'))
+    await expect(hub.decline('a', 3)).rejects.toThrow(new CallNotRingingError('[callhub] call 3 is not ringing'))
+  })
+
+  it('a signed-out tab may change its presence and leave', () => {
+    const { hub, tab } = setup()
+    tab('a', { identity: { type: 'signed-out' } })
+    hub.setPresence('a', { visible: false, focused: false })
+    hub.detach('a')
+    expect(hub.counters()).toEqual({ tabs: 0, sessions: 0, ringing: 0 })
+  })
+
+  it('requests for a tab or a profile the hub does not know change nothing', () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    hub.setPresence('nobody', { visible: true, focused: true })
+    hub.detach('nobody')
+    hub.handOver('Parent:1')
+    expect(hub.counters()).toEqual({ tabs: 1, sessions: 1, ringing: 0 })
+    expect(factory.last().closedWith).toBeNull()
+  })
+
+  it('a tab that signs out is told once by the hub besides its snapshot; the others are told it signed them out', () => {
+    const { hub, factory, tab } = setup()
+    const [a, b] = [tab('a'), tab('b')]
+    accept(factory.last())
+    const [seenByA, seenByB] = [a.events.length, b.events.length]
+    hub.identify('a', { type: 'signed-out' })
+    const signedOut = (events: HubEvent[]) => events.filter((event) => (event.type === 'status' || event.type === 'snapshot') && event.status.type === 'signed-out')
+    // The closing socket's status reaches every tab of the session first (signed out already for the tab that
+    // signed out); that tab then needs only its snapshot, and the others one word that they are signed out.
+    expect(signedOut(a.events.slice(seenByA)).map((event) => event.type)).toEqual(['status', 'snapshot'])
+    expect(signedOut(b.events.slice(seenByB)).map((event) => event.type)).toEqual(['status'])
+  })
+})
+
+describe('the ringer, once more', () => {
+  it('a tab attaching hears at once whether it rings and whether any tab is in view, even when neither changed', () => {
+    const { tab } = setup()
+    const a = tab('a', { presence: { visible: true, focused: false } })
+    expect(a.events.slice(1)).toEqual([{ type: 'ringer', ringer: false, anyVisible: true }])
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    expect(b.events.slice(1)).toEqual([{ type: 'ringer', ringer: false, anyVisible: true }])
+  })
+
+  it('a tab in view rings over one out of view that attached first', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { presence: { visible: false, focused: false } })
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer()]).toEqual([false, true])
+  })
+
+  it('of tabs attached in view, the one attached last is the one seen last, and rings', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { presence: { visible: true, focused: false } })
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer()]).toEqual([false, true])
+  })
+
+  it('of tabs never seen, the first to attach rings', () => {
+    const { factory, tab } = setup()
+    const a = tab('a', { presence: { visible: false, focused: false } })
+    const b = tab('b', { presence: { visible: false, focused: false } })
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer()]).toEqual([true, false])
+  })
+
+  it('a change of presence while out of view does not make a tab the most recently seen', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { presence: { visible: true, focused: false } })
+    const b = tab('b', { presence: { visible: true, focused: false } })
+    accept(factory.last())
+    hub.setPresence('a', { visible: false, focused: false })
+    hub.setPresence('b', { visible: false, focused: false })
+    hub.setPresence('a', { visible: false, focused: true })
+    factory.last().receive(invite(1))
+    expect([a.ringer(), b.ringer()]).toEqual([false, true])
+  })
+})
+
+describe('how a session ends', () => {
+  it('each way a socket closes says why: sign-out, a role switch, the linger, a hand-over', () => {
+    const closes = [
+      (world: ReturnType<typeof setup>) => world.hub.identify('a', { type: 'signed-out' }),
+      (world: ReturnType<typeof setup>) => world.hub.identify('a', aliceParent),
+      (world: ReturnType<typeof setup>) => {
+        world.hub.detach('a')
+        world.clock.advance(defaultSettings.linger)
+      },
+      (world: ReturnType<typeof setup>) => world.hub.handOver('Tutor:1'),
+    ]
+    const reasons = closes.map((close) => {
+      const world = setup()
+      world.tab('a')
+      const socket = world.factory.last()
+      accept(socket)
+      close(world)
+      return socket.closedWith
+    })
+    expect(reasons).toEqual([
+      { code: 1000, reason: 'signed out' }, { code: 1000, reason: 'no tab uses this profile' },
+      { code: 1000, reason: 'no tab for 3000 ms' }, { code: 1000, reason: 'handed over to another host' },
+    ])
+  })
+
+  it('the linger starts again each time the last tab leaves: the socket closes 3 s after the last left', () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a')
+    const socket = factory.last()
+    accept(socket)
+    hub.detach('a')
+    clock.advance(1_000)
+    tab('b')
+    clock.advance(1_000)
+    hub.detach('b')
+    clock.advance(defaultSettings.linger - 1)
+    expect(socket.closedWith).toBeNull()
+    clock.advance(1)
+    expect(socket.closedWith).not.toBeNull()
+  })
+
+  it('a session handed over while it lingers is over: its linger does not close the session that follows it', () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    hub.detach('a')
+    hub.handOver('Tutor:1')
+    tab('b')
+    const next = factory.last()
+    clock.advance(defaultSettings.linger)
+    expect(next.closedWith).toBeNull()
+    expect(hub.sessionKeys()).toEqual(['Tutor:1'])
+  })
+
+  it('a hand-over lets go of the tabs of the session', () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    tab('b', { identity: aliceParent })
+    accept(factory.sockets[0]!)
+    hub.handOver('Tutor:1')
+    expect([hub.knows('a'), hub.knows('b')]).toEqual([false, true])
+    expect(hub.counters()).toEqual({ tabs: 1, sessions: 1, ringing: 0 })
+  })
+
+  it('an answer waiting for its ack when the session closes rejects with why it closed', async () => {
+    for (const [close, why] of [
+      [(hub: ReturnType<typeof setup>['hub']) => hub.identify('a', aliceParent), 'no tab uses this profile'],
+      [(hub: ReturnType<typeof setup>['hub']) => hub.handOver('Tutor:1'), 'handed over to another host'],
+    ] as const) {
+      const { hub, factory, tab } = setup()
+      tab('a')
+      accept(factory.last())
+      factory.last().receive(invite(3))
+      const answering = hub.accept('a', 3)
+      close(hub)
+      await expect(answering).rejects.toThrow(new CallNotRingingError(`[callhub] the profile's session closed (${why})`))
+    }
+  })
+
+  it('a call expiring past the timer limit is re-armed in steps: it does not expire when the first step ends', () => {
+    const { hub, clock, factory, tab } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    const in40Days = 40 * 86_400_000
+    factory.last().receive(invite(1, { expires_at: new Date(clock.now() + in40Days).toISOString() }))
+    // Offline, so weeks of pings and reconnects do not have to be simulated too.
+    hub.setOnline(false)
+    clock.advance(2 ** 31)
+    expect(a.settled()).toEqual([])
+    clock.advance(in40Days - 2 ** 31)
+    expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'expired' }])
+  })
+
+  it('a first attach, online as the hub is, says nothing about the network', () => {
+    const { lines, tab } = setup()
+    tab('a')
+    expect(lines.filter((line) => line.includes('network'))).toEqual([])
+  })
+})
+
+describe('answers, once more', () => {
+  it('a refusal names the answer it refused: accept or decline', async () => {
+    const { hub, factory, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    factory.last().receive(invite(3))
+    factory.last().drop()
+    await expect(hub.accept('a', 3)).rejects.toThrow(new HubNotConnectedError('[callhub] cannot accept call 3: the connection is waiting; try again once it is open'))
+    await expect(hub.decline('a', 3)).rejects.toThrow(new HubNotConnectedError('[callhub] cannot decline call 3: the connection is waiting; try again once it is open'))
+  })
+
+  it('a decline the backend never confirms times out by name', async () => {
+    const { hub, clock, factory, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    factory.last().receive(invite(3))
+    const declining = hub.decline('a', 3)
+    clock.advance(defaultSettings.pongTimeout)
+    await expect(declining).rejects.toThrow(new HubTimeoutError('[callhub] the backend did not confirm the decline of call 3 within 10000 ms'))
+  })
+
+  it('without acks, an accept starts a call in progress and a decline does not', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { settings: { backend: { acks: false } } })
+    factory.last().open()
+    factory.last().receive(invite(3))
+    factory.last().receive(invite(4))
+    await hub.decline('a', 4)
+    expect(a.status()?.inCall).toBeUndefined()
+    await hub.accept('a', 3)
+    expect(a.status()?.inCall).toEqual([{ callLogId: 3, here: true }])
+  })
+
+  it('an ack without a call id answers nothing, and says so', () => {
+    const { factory, lines, tab } = setup()
+    tab('a')
+    accept(factory.last())
+    factory.last().receive({ type: 'ack', of: 'call_accepted' })
+    expect(lines).toContain('Tutor:1: ack of call_accepted for call ? that no tab is answering')
+  })
+
+  it('an ack naming a call no tab holds is not kept as a frame of that call for a later hold', () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    factory.last().receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    hub.track('a', 9)
+    expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
+  })
+})
+
+describe('calls in progress, once more', () => {
+  async function inCall() {
+    const world = setup()
+    const a = world.tab('a', { messages: true })
+    const b = world.tab('b', { messages: true })
+    const socket = world.factory.last()
+    accept(socket)
+    socket.receive(invite(7))
+    const answered = world.hub.accept('b', 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    const of = (tab: typeof a, type: HubEvent['type']) => tab.events.filter((event) => event.type === type)
+    return { ...world, a, b, socket, of }
+  }
+
+  it('a host that restarts keeps each call in progress with the tab that held it, which alone gets its frames', () => {
+    const { factory, tab } = setup()
+    const b = tab('b', { sessions: [7] })
+    const a = tab('a', { sessions: [7] })
+    accept(factory.last())
+    factory.last().receive({ type: 'ice_candidate', call_log_id: 7, candidate: 'c1' })
+    expect(b.events.filter((event) => event.type === 'call-frame')).toEqual([
+      { type: 'call-frame', callLogId: 7, text: '{"type":"ice_candidate","call_log_id":7,"candidate":"c1"}' },
+    ])
+    expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
+    expect(b.status()?.inCall).toEqual([{ callLogId: 7, here: true }])
+  })
+
+  it('keeps at most 64 frames of a ringing call for the tab that answers, and says so of the rest', async () => {
+    const { hub, factory, lines, tab } = setup()
+    const b = tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    for (let index = 0; index < 66; index += 1) socket.receive({ type: 'ice_candidate', call_log_id: 9, candidate: `c${index}` })
+    const answered = hub.accept('b', 9)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    const frames = b.events.filter((event) => event.type === 'call-frame')
+    expect(frames).toHaveLength(64)
+    expect(frames.at(-1)).toMatchObject({ text: '{"type":"ice_candidate","call_log_id":9,"candidate":"c63"}' })
+    expect(lines.filter((line) => line === 'Tutor:1: dropped a frame of ringing call 9: over 64 before an answer')).toHaveLength(2)
+  })
+
+  it('a call accepted by a tab that leaves before the backend confirms is ended at once: no tab holds it', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    socket.receive({ type: 'ice_candidate', call_log_id: 9, candidate: 'early' })
+    const answered = hub.accept('b', 9)
+    hub.detach('b')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    await settle()
+    expect(socket.frames().at(-1)).toEqual({ type: 'call_ended', call_log_id: 9, reason: 'tab_closed' })
+    expect(a.status()?.inCall).toBeUndefined()
+    expect(a.settled()).toMatchObject([{ callLogId: 9, reason: 'accepted', here: false }])
+  })
+
+  it("a frame without a call id is a message, even while a call whose id is the text 'null' rings or is in progress", async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a', { messages: true })
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite('null'))
+    socket.receive({ type: 'chat_message', text: 'while it rings' })
+    const answered = hub.accept('a', 'null')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 'null' })
+    await answered
+    socket.receive({ type: 'chat_message', text: 'during the call' })
+    expect(a.messages()).toEqual(['{"type":"chat_message","text":"while it rings"}', '{"type":"chat_message","text":"during the call"}'])
+    expect(a.events.filter((event) => event.type === 'call-frame')).toEqual([])
+  })
+
+  it('a call accepted by a tab that left, whose end cannot be written, is logged as such', async () => {
+    const { hub, factory, lines, tab } = setup()
+    tab('a')
+    tab('b')
+    const socket = factory.last()
+    accept(socket)
+    socket.receive(invite(9))
+    const answered = hub.accept('b', 9)
+    hub.detach('b')
+    // The socket is closing as the ack comes: the end waits in the outbox, and the rejection drops it.
+    socket.readyState = 3
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 9 })
+    await answered
+    socket.drop(4401)
+    await settle()
+    expect(lines.some((line) => line.startsWith('Tutor:1: could not tell the backend call 9 ended'))).toBe(true)
+  })
+
+  it('a second ack of the answer is not a frame of the call', async () => {
+    const { b, socket, of, lines } = await inCall()
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    expect(of(b, 'call-frame')).toEqual([])
+    expect(lines).toContain('Tutor:1: ack of call_accepted for call 7 that no tab is answering')
+  })
+
+  it('a cancel without a reason ends the call with the cancel as its reason', async () => {
+    const { b, socket, of } = await inCall()
+    socket.receive({ type: 'call_cancelled', call_log_id: 7 })
+    expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'cancelled' }])
+  })
+
+  it('a role switch in the tab holding it ends it, and the backend hears profile_changed', async () => {
+    const { hub, b, socket, of } = await inCall()
+    hub.identify('b', aliceParent)
+    expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'profile_changed' })
+    expect(of(b, 'call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'profile_changed' }])
+  })
+
+  it('another tab leaving ends nothing', async () => {
+    const { hub, b, socket } = await inCall()
+    const sent = socket.sent.length
+    hub.detach('a')
+    expect(socket.sent).toHaveLength(sent)
+    expect(b.status()?.inCall).toEqual([{ callLogId: 7, here: true }])
+  })
+
+  it('a frame of a call exactly at the limit once its id is added is written', async () => {
+    const { hub, socket } = await inCall()
+    const pad = 'p'.repeat(MAX_FRAME_BYTES - JSON.stringify({ pad: '', call_log_id: 7 }).length)
+    await hub.sessionSend('b', 7, JSON.stringify({ pad }))
+    expect(socket.sent.at(-1)).toHaveLength(MAX_FRAME_BYTES)
+  })
+
+  it('a call whose end the backend cannot be told (the credentials were rejected) is logged as such when its tab goes', async () => {
+    const { hub, socket, lines } = await inCall()
+    socket.drop(4401)
+    hub.detach('b')
+    await settle()
+    expect(lines.some((line) => line.startsWith('Tutor:1: could not tell the backend call 7 ended'))).toBe(true)
   })
 })

@@ -5,9 +5,10 @@ import {
 } from '../../protocol/errors'
 import type { Outcome } from '../../protocol/errors'
 import type { AttachRequest, Attached, HubEvent } from '../../protocol/port'
+import type { Invitation } from '../../protocol/wire'
 import { TAB_PING_INTERVAL } from '../../core/host'
 import { createLink, holdTabLock } from '../../client/link'
-import type { HostCalls, HostConnection, LinkState } from '../../client/link'
+import type { Connector, HostCalls, HostConnection, LinkState } from '../../client/link'
 import { createFakeClock, createFakeLocks } from './fakes'
 
 const request: AttachRequest = {
@@ -16,6 +17,9 @@ const request: AttachRequest = {
 }
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value })
+const invitation: Invitation = {
+  callLogId: 1, conversationId: 2, callType: 'voice', from: { name: 'Ada', avatar: null, profileId: null, profileType: null }, offer: null, expiresAt: null,
+}
 
 /** A host that answers as the test says: each connection records what it was asked. */
 function fakeHost(options: { hostLock?: string | null } = {}) {
@@ -60,19 +64,31 @@ function deferred<T>() {
   return { promise, resolve }
 }
 
-function setup(options: { locks?: ReturnType<typeof createFakeLocks>; hostLock?: string | null } = {}) {
+function setup(options: {
+  locks?: ReturnType<typeof createFakeLocks>
+  hostLock?: string | null
+  /** Settles when the tab holds its own lock: by default, at once. */
+  tabLockHeld?: Promise<void>
+  /** Wraps the fake host's connector (one that is slow, or throws). */
+  connect?: (connect: Connector) => Connector
+  /** Called with each new state, after it is recorded (a page reacting to it). */
+  onState?: (state: LinkState) => void
+} = {}) {
   const clock = createFakeClock()
   const host = fakeHost({ hostLock: options.hostLock })
   const states: LinkState[] = []
   const events: HubEvent[] = []
   const locks = options.locks?.scope('tab') ?? null
   const link = createLink({
-    connect: host.connect,
+    connect: options.connect?.(host.connect) ?? host.connect,
     attachRequest: () => request,
     onEvents: (batch) => events.push(...batch),
-    onState: (state) => states.push(state),
+    onState: (state) => {
+      states.push(state)
+      options.onState?.(state)
+    },
     locks,
-    tabLockHeld: holdTabLock(locks, 'tab', () => {}).held,
+    tabLockHeld: options.tabLockHeld ?? holdTabLock(locks, 'tab', () => {}).held,
     clock,
     random: () => 0.5,
   })
@@ -246,20 +262,73 @@ describe('the link to the host', () => {
 
 describe("the link's rules", () => {
 
-  it('a call waiting for the attach rejects with HubClosedError on close, and with HubWorkerLostError when the host cannot start', async () => {
-    const closing = setup()
-    const beforeClose = closing.link.call('accept', (calls) => calls.accept(1))
+  it('a call waiting to attach is told the hub was closed, once, when the page closes it', async () => {
+    const { link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
     await flush()
-    closing.link.close()
-    await expect(beforeClose).rejects.toBeInstanceOf(HubClosedError)
-    await expect(closing.link.call('accept', (calls) => calls.accept(1))).rejects.toBeInstanceOf(HubClosedError)
+    link.close()
+    await expect(waiting).rejects.toThrow(new HubClosedError('[callhub] this hub was closed; call connectCallHub() again'))
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toThrow(new HubClosedError('[callhub] this hub was closed; call connectCallHub() again'))
+  })
 
-    const failing = setup()
-    const beforeFailure = failing.link.call('accept', (calls) => calls.accept(1))
+  it('a call waiting to attach is told why the hub cannot run when the host fails to load', async () => {
+    const { host, link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
     await flush()
-    failing.host.connections[0]!.fail('the shared worker failed to load')
-    await expect(beforeFailure).rejects.toBeInstanceOf(HubWorkerLostError)
-    await expect(failing.link.call('accept', (calls) => calls.accept(1))).rejects.toThrow('the shared worker failed to load')
+    host.connections[0]!.fail('the shared worker /w.js failed to load')
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: the shared worker /w.js failed to load'))
+    await expect(link.call('accept', (calls) => calls.accept(1))).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: the shared worker /w.js failed to load'))
+  })
+
+  it('a call waiting to attach is told why the hub cannot run when the host cannot even be started', async () => {
+    const { host, link } = setup({
+      connect: () => () => {
+        throw new Error('SecurityError: no workers here')
+      },
+    })
+    const waiting = link.call('accept', (calls) => calls.accept(1))
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the hub cannot run: could not start the host: Error: SecurityError: no workers here'))
+    expect(link.state).toEqual({ type: 'failed', reason: 'could not start the host: Error: SecurityError: no workers here' })
+    expect(host.connections).toHaveLength(0)
+  })
+
+  it('a call waiting to attach is told why the hub cannot run when the host never answers its first attach', async () => {
+    const { clock, link } = setup()
+    let outcome: unknown = 'pending'
+    link.call('accept', (calls) => calls.accept(1)).catch((error: unknown) => (outcome = error))
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(outcome).toEqual(new HubWorkerLostError('[callhub] the hub cannot run: the host did not answer (the host did not answer attach within 5000 ms)'))
+  })
+
+  it('a call waiting to attach outlives a host that refuses the attach: it runs on the host attached next', async () => {
+    const { clock, host, link } = setup()
+    const waiting = link.call('accept', (calls) => calls.accept(1))
+    await flush()
+    host.connections[0]!.attach.resolve({ ok: false, error: toWire(new HubWorkerLostError('[callhub] starting')) })
+    await flush()
+    expect(link.state.type).toBe('lost')
+    clock.advance(0)
+    await flush()
+    host.connections[1]!.calls.accept = async () => ok(invitation)
+    host.answerAttach(1)
+    await expect(waiting).resolves.toEqual(invitation)
+  })
+
+  it('a call waits to attach for twice the request timeout, then rejects with HubTimeoutError', async () => {
+    // The tab's own lock is never granted: the link waits in `attaching` and no attach reaches the host.
+    const { clock, host, link } = setup({ tabLockHeld: new Promise(() => {}) })
+    let outcome: unknown = 'pending'
+    link.call('accept', (calls) => calls.accept(1)).catch((error: unknown) => (outcome = error))
+    await flush()
+    clock.advance(9_999)
+    await flush()
+    expect(outcome).toBe('pending')
+    clock.advance(1)
+    await flush()
+    expect(outcome).toEqual(new HubTimeoutError('[callhub] the host did not answer accept (waiting to attach) within 10000 ms'))
+    expect(host.connections).toHaveLength(0)
   })
 
   it('a host that never answers its first attach is named in the reason, without the [callhub] prefix twice', async () => {
@@ -343,6 +412,205 @@ describe("the link's rules", () => {
   })
 })
 
+describe("the link's moves", () => {
+  it('returns what the host answered a call with', async () => {
+    const { host, link } = await attached()
+    host.connections[0]!.calls.accept = async () => ok(invitation)
+    await expect(link.call('accept', (calls) => calls.accept(1))).resolves.toEqual(invitation)
+  })
+
+  it('starts one attach however often it is started or called while attaching, and none once attached', async () => {
+    const { host, link } = setup()
+    link.start()
+    await flush()
+    link.start()
+    const waiting = link.call('decline', (calls) => calls.decline(1))
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    host.answerAttach(0)
+    await waiting
+    link.start()
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    expect(link.state.type).toBe('attached')
+  })
+
+  it('closed while it waits for its own tab lock, it never reaches a host', async () => {
+    let lockHeld!: () => void
+    const { host, link } = setup({ tabLockHeld: new Promise((resolve) => (lockHeld = resolve)) })
+    link.start()
+    await flush()
+    link.close()
+    lockHeld()
+    await flush()
+    expect(host.connections).toHaveLength(0)
+    expect(link.state.type).toBe('closed')
+  })
+
+  it('closed while the host starts, it lets that host go and never attaches', async () => {
+    let started!: () => void
+    const starting = new Promise<void>((resolve) => (started = resolve))
+    const { host, link } = setup({ connect: (connect) => async (deliver) => {
+      await starting
+      return connect(deliver)
+    } })
+    link.start()
+    await flush()
+    link.close()
+    started()
+    await flush()
+    expect(host.connections).toHaveLength(1)
+    expect(host.connections[0]!.disposed).toBe(true)
+    expect(link.state.type).toBe('closed')
+  })
+
+  it('a call that waited to attach leaves no timer behind once it is answered', async () => {
+    // With a host lock to wait on, an attached link keeps no timer of its own (no ping).
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    const { clock, host, link } = setup({ locks, hostLock: 'callhub:host:w' })
+    const waiting = link.call('decline', (calls) => calls.decline(1))
+    await flush()
+    host.answerAttach(0)
+    await waiting
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('a request the host rejects (rather than answers) rejects with that error at once', async () => {
+    const { host, link } = await attached()
+    const refused = new Error('DataCloneError: the request could not be sent')
+    host.connections[0]!.calls.configure = () => Promise.reject(refused)
+    await expect(link.call('configure', (calls) => calls.configure({}))).rejects.toBe(refused)
+    host.connections[0]!.calls.configure = () => Promise.reject('a string, not an Error')
+    await expect(link.call('configure', (calls) => calls.configure({}))).rejects.toThrow(new Error('a string, not an Error'))
+  })
+
+  it('without a clock of its own, stamps its states with the real time', async () => {
+    const link = createLink({
+      connect: fakeHost().connect, attachRequest: () => request, onEvents: () => {}, onState: () => {}, locks: null, tabLockHeld: Promise.resolve(),
+    })
+    const before = Date.now()
+    link.start()
+    const since = link.state.type === 'attaching' ? link.state.since : null
+    expect(since).toBeGreaterThanOrEqual(before)
+    expect(since).toBeLessThanOrEqual(Date.now())
+    link.close()
+  })
+
+  it('closes once: closing again tells nobody', async () => {
+    const { link, states } = await attached()
+    link.close()
+    link.close()
+    expect(states.map((state) => state.type)).toEqual(['attaching', 'attached', 'closed'])
+  })
+
+  it('ignores the events and the failure of a connection it has moved on from', async () => {
+    const { clock, host, link, events } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    clock.advance(0)
+    await flush()
+    host.answerAttach(1)
+    await flush()
+    host.connections[0]!.deliver([{ type: 'log', line: 'from the old host' }])
+    host.connections[0]!.fail('the old worker failed')
+    await flush()
+    expect(events).toEqual([])
+    expect(link.state).toMatchObject({ type: 'attached', hostId: 'host-2' })
+  })
+
+  it('a host that once attached and then does not answer an attach is lost, not failed: it is tried again', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    clock.advance(0)
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toEqual({
+      type: 'lost', attempt: 2, retryAt: clock.now() + 1_000, reason: '[callhub] the host did not answer attach within 5000 ms',
+    })
+  })
+
+  it('two requests that find the host forgot the tab lose it once: the attach again is at once', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    const first = link.call('decline', (calls) => calls.decline(1))
+    const second = link.call('decline', (calls) => calls.decline(2))
+    await expect(first).rejects.toBeInstanceOf(TabNotAttachedError)
+    await expect(second).rejects.toBeInstanceOf(TabNotAttachedError)
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host no longer knows this tab' })
+  })
+
+  it('says in its state why the host was lost: its lock released', async () => {
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    const { clock, link } = await attached({ locks, hostLock: 'callhub:host:w' })
+    locks.kill('worker')
+    await flush()
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host is gone (its lock was released)' })
+  })
+
+  it('says in its state why the host was lost: it restarted and forgot the tab', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = async () => ok({ hostId: 'host-1', attached: false })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(link.state).toEqual({ type: 'lost', attempt: 1, retryAt: clock.now(), reason: 'the host restarted and forgot this tab' })
+  })
+
+  it('a host that stops answering pings is lost at once on the first loss, its reason naming the ping', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = () => new Promise(() => {})
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    clock.advance(5_000)
+    await flush()
+    expect(link.state).toEqual({
+      type: 'lost', attempt: 1, retryAt: clock.now(),
+      reason: 'the host stopped answering (HubTimeoutError: [callhub] the host did not answer ping within 5000 ms)',
+    })
+  })
+
+  it('a ping that fails because the link moved on does not count as a second loss', async () => {
+    const { clock, host, link } = await attached()
+    host.connections[0]!.calls.ping = () => new Promise(() => {})
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    await flush()
+    expect(link.state).toMatchObject({ type: 'lost', attempt: 1 })
+  })
+
+  it('without Web Locks, pings even a host that names a lock', async () => {
+    const { clock, host } = await attached({ hostLock: 'callhub:host:w' })
+    let pings = 0
+    host.connections[0]!.calls.ping = async () => {
+      pings += 1
+      return ok({ hostId: 'host-1', attached: true })
+    }
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    expect(pings).toBe(1)
+  })
+
+  it('a call whose link the page closes as it attaches reaches no host', async () => {
+    let link!: ReturnType<typeof setup>['link']
+    const world = setup({ onState: (state) => state.type === 'attached' && link.close() })
+    link = world.link
+    let accepted = 0
+    const waiting = link.call('accept', async () => {
+      accepted += 1
+      return ok(invitation)
+    })
+    await flush()
+    world.host.answerAttach(0)
+    await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the host went away; try again'))
+    expect(accepted).toBe(0)
+  })
+})
+
 describe("the tab's own Web Lock", () => {
   it('is held under the tab id from the start until released', async () => {
     const locks = createFakeLocks()
@@ -352,6 +620,12 @@ describe("the tab's own Web Lock", () => {
     release()
     await flush()
     expect(locks.holder('callhub:tab:tab-9')).toBeNull()
+  })
+
+  it('is not taken without Web Locks: the tab counts as holding it at once', async () => {
+    const { held, release } = holdTabLock(null, 'tab-9', () => {})
+    await expect(held).resolves.toBeUndefined()
+    expect(release).not.toThrow()
   })
 
   it('that cannot be taken is logged, and the tab goes on without it', async () => {
