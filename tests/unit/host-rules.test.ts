@@ -1,0 +1,503 @@
+/**
+ * The rules a host keeps around ownership, relaying and its tabs' connections: what attach answers, which host
+ * messages it heeds, what a tab hands the next owner, when an owner hands its socket over, when a follower
+ * stops waiting for it, and what a relayed request answers when the owner does not.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { AttachRequest, HubEvent } from '../../protocol/port'
+import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
+import { HANDOVER_AFTER, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
+import type { TabLink } from '../../core/host'
+import { OUTBOX_WAIT } from '../../core/limits'
+import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
+import { accept, alice, aliceParent, invite, until, world } from './host-world'
+
+const key = 'Tutor:1'
+
+function request(tabId: string, identity = alice): AttachRequest {
+  return {
+    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
+    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
+  }
+}
+
+/** The tab holds its own Web Lock for its whole life, as the client does (the host takes it for gone once granted it). */
+function holdTabLock(locks: ReturnType<typeof createFakeLocks>, tabId: string): void {
+  void locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
+}
+
+const quietLink: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => [] }
+
+/** A stranger on the host channels: posts what it likes, and hears the replies sent to host `probe`. */
+function probe() {
+  const channels = channelScope()
+  onTestFinished(channels.closeAll)
+  const replies: Array<Record<string, unknown>> = []
+  channels.open(hostChannel('probe')).onmessage = (event) => void replies.push(event.data as Record<string, unknown>)
+  const senders = new Map<string, ReturnType<typeof channels.open>>()
+  const post = (name: string, message: Record<string, unknown>) => {
+    const sender = senders.get(name) ?? channels.open(name)
+    senders.set(name, sender)
+    sender.postMessage({ from: 'probe', ...message })
+  }
+  return { replies, post }
+}
+
+const snapshots = (events: HubEvent[]) => events.filter((event) => event.type === 'snapshot').length
+
+describe('what attach answers', () => {
+  it('names the Web Lock the host holds for its whole life, so a tab granted it knows the host died', async () => {
+    const { startHost, openTab, locks } = world()
+    const { host } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    expect(tab.attached).toEqual({ hostLock: 'callhub:host:worker', hostId: 'worker' })
+    expect(locks.holder('callhub:host:worker')).toBe('worker')
+  })
+
+  it('without Web Locks names no host lock, and the host opens no BroadcastChannel (no lock could say who owns a socket)', async () => {
+    const channels = channelScope()
+    onTestFinished(channels.closeAll)
+    const opened: string[] = []
+    const host = createHost({
+      hostId: 'worker', createSocket: socketFactory().createSocket, clock: createFakeClock(), random: () => 0, log: () => {}, locks: null,
+      channel: (name) => {
+        opened.push(name)
+        return channels.open(name)
+      },
+    })
+    expect(await host.connectTab().attach(request('tab-1'), quietLink)).toEqual({ ok: true, value: { hostLock: null, hostId: 'worker' } })
+    expect(opened).toEqual([])
+  })
+
+  it('with Web Locks but no BroadcastChannel, each host owns its own socket (it could not relay to another)', async () => {
+    const clock = createFakeClock()
+    const locks = createFakeLocks()
+    const factories = [socketFactory(), socketFactory()]
+    for (const [index, sockets] of factories.entries()) {
+      const host = createHost({ hostId: `h${index}`, createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: locks.scope(`h${index}`), channel: null })
+      holdTabLock(locks, `t${index}`)
+      expect((await host.connectTab().attach(request(`t${index}`), quietLink)).ok).toBe(true)
+    }
+    expect(factories.map((sockets) => sockets.sockets.length)).toEqual([1, 1])
+  })
+
+  it('before a tab attached, every request answers TabNotAttachedError', async () => {
+    const { startHost } = world()
+    const api = startHost('worker').host.connectTab()
+    const notAttached = { ok: false, error: { name: 'TabNotAttachedError' } }
+    expect(await api.identify(alice)).toMatchObject(notAttached)
+    expect(await api.track(1)).toMatchObject(notAttached)
+    expect(await api.setInterests({ messages: true, debug: false, recover: false })).toMatchObject(notAttached)
+    expect(await api.setOnline(false)).toMatchObject(notAttached)
+    expect(await api.setPresence({ visible: true, focused: true })).toMatchObject(notAttached)
+    expect(await api.ping()).toEqual({ ok: true, value: { hostId: 'worker', attached: false } })
+  })
+
+  it('that the owner never answers fails with HubTimeoutError once the relay times out', async () => {
+    const { startHost, openTab, tick, locks } = world()
+    const owner = startHost('owner')
+    holdTabLock(locks, 'tab-2')
+    // The follower's attach messages are lost on the way; its pings reach the owner, which answers them.
+    const follower = startHost('follower', undefined, (message) => message.type === 'attach')
+    await openTab(owner.host, 'tab-1')
+    let outcome: unknown
+    void follower.host.connectTab().attach(request('tab-2'), quietLink).then((answer) => (outcome = answer))
+    await tick(RELAY_TIMEOUT - 100)
+    expect(outcome).toBeUndefined()
+    await tick(200)
+    expect(outcome).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
+    expect(owner.sockets.sockets).toHaveLength(1)
+  })
+})
+
+describe('the connection to a tab', () => {
+  it('closes when the host lets its tab go for a closed port, but not on a detach (the tab closes its side)', async () => {
+    const { startHost, openTab } = world()
+    const { host } = startHost('worker')
+    const detached = await openTab(host, 'tab-1')
+    const disconnected = await openTab(host, 'tab-2')
+    expect(await detached.api.detach()).toMatchObject({ ok: true })
+    expect(detached.connection.closed).toBe(false)
+    disconnected.api.disconnect()
+    expect(disconnected.connection.closed).toBe(true)
+    expect(host.counters().tabs).toBe(0)
+    expect(await disconnected.api.ping()).toMatchObject({ value: { attached: false } })
+  })
+
+  it('of a tab that attaches again through a new port is closed, and the host counts the tab once', async () => {
+    const { startHost, openTab } = world()
+    const { host } = startHost('worker')
+    const first = await openTab(host, 'tab-1')
+    const again = await openTab(host, 'tab-1')
+    expect(first.connection.closed).toBe(true)
+    expect(again.connection.closed).toBe(false)
+    expect(host.counters().tabs).toBe(1)
+    expect(await first.api.ping()).toMatchObject({ value: { attached: false } })
+    expect(await again.api.ping()).toMatchObject({ value: { attached: true } })
+  })
+
+  it('that attaches a second tab keeps itself open and serves the new tab only', async () => {
+    const { startHost, locks } = world()
+    const { host } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    holdTabLock(locks, 'tab-2')
+    const closed: string[] = []
+    const api = host.connectTab(() => closed.push('connection'))
+    expect((await api.attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect((await api.attach(request('tab-2'), quietLink)).ok).toBe(true)
+    expect(closed).toEqual([])
+    expect(host.counters().tabs).toBe(1)
+    expect(await api.ping()).toMatchObject({ value: { attached: true } })
+  })
+
+  it('with Web Locks is not dropped for silence: the tab need not ping', async () => {
+    const { startHost, openTab, clock } = world()
+    const { host } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    clock.advance(TAB_SILENCE_LIMIT + TAB_PING_INTERVAL * 2)
+    expect(tab.connection.closed).toBe(false)
+    expect(host.counters().tabs).toBe(1)
+  })
+
+  it(`without Web Locks is dropped only once silent for more than ${TAB_SILENCE_LIMIT / 1000} s`, async () => {
+    const clock = createFakeClock()
+    const host = createHost({ hostId: 'worker', createSocket: socketFactory().createSocket, clock, random: () => 0, log: () => {}, locks: null, channel: null })
+    const closed: string[] = []
+    expect((await host.connectTab(() => closed.push('tab-1')).attach(request('tab-1'), quietLink)).ok).toBe(true)
+    // The sweep runs every TAB_PING_INTERVAL, so it looks exactly TAB_SILENCE_LIMIT after the attach.
+    clock.advance(TAB_SILENCE_LIMIT)
+    expect(closed).toEqual([])
+    clock.advance(TAB_PING_INTERVAL)
+    expect(closed).toEqual(['tab-1'])
+  })
+
+  it('counts the events waiting for a tab that is slow to take them', async () => {
+    const { startHost, locks } = world()
+    const { host, sockets } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    const stuck: TabLink = { deliver: () => new Promise(() => {}), release: () => {}, recover: async () => [] }
+    expect((await host.connectTab().attach(request('tab-1'), stuck)).ok).toBe(true)
+    accept(sockets.last())
+    sockets.last().receive(invite(1))
+    await until(() => host.counters().queued > 0, 'events to wait for the tab')
+    expect(host.counters().queued).toBeGreaterThan(0)
+  })
+})
+
+describe('host messages', () => {
+  it('an owner answers pings of its own protocol version only: older versions and other messages are ignored', async () => {
+    const { startHost, openTab } = world()
+    await openTab(startHost('worker').host, 'tab-1')
+    const { replies, post } = probe()
+    post(ownerChannel(key), { v: 0, type: 'ping', key, rid: 1 })
+    post(ownerChannel(key), { type: 'ping', key, rid: 2 })
+    post(ownerChannel(key), { v: 1, type: 'ping', key, rid: 3 })
+    await until(() => replies.length > 0, 'the reply')
+    // One sender, one receiver: answers come in order, so an answer to 1 or 2 would have come first.
+    expect(replies).toEqual([{ v: 1, from: 'worker', type: 'reply', rid: 3, outcome: { ok: true, value: null } }])
+  })
+
+  it('an owner answers a request for a tab it does not know with TabNotAttachedError', async () => {
+    const { startHost, openTab } = world()
+    await openTab(startHost('worker').host, 'tab-1')
+    const { replies, post } = probe()
+    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 1, tabId: 'ghost', method: 'send', args: ['{}'] })
+    await until(() => replies.length > 0, 'the reply')
+    expect(replies[0]).toMatchObject({ rid: 1, outcome: { ok: false, error: { name: 'TabNotAttachedError' } } })
+  })
+
+  it("events for a tab are handed to it only while it is relayed (not to a local tab, nor a stranger's)", async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const relayed = await openTab(follower.host, 'tab-2')
+    const local = await openTab(follower.host, 'tab-3', aliceParent)
+    const { post } = probe()
+    const line = (text: string): HubEvent => ({ type: 'log', line: text })
+    post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'nobody', events: [line('stranger')] })
+    post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'tab-3', events: [line('local')] })
+    post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'tab-2', events: [line('relayed')] })
+    await until(() => relayed.events.some((event) => event.type === 'log' && event.line === 'relayed'), 'the relayed tab to get its events')
+    expect(local.events.some((event) => event.type === 'log')).toBe(false)
+  })
+
+  it('a message of a newer protocol version makes a host give way, naming the version it met', async () => {
+    const { startHost, openTab } = world()
+    const { host, sockets } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    accept(sockets.last())
+    probe().post(announceChannel, { v: 2, type: 'owner', key })
+    await until(() => tab.status()?.type === 'closed', 'the host to give way')
+    expect(tab.status()).toMatchObject({ reason: expect.stringContaining('a host speaking version 2 of the host protocol appeared (this one speaks 1)') })
+    expect(sockets.last().closedWith).not.toBeNull()
+  })
+
+  it('a host that gave way fails its tabs\' requests with HubWorkerLostError, lets its signed-out tabs go, and tells a new tab to reload', async () => {
+    const { startHost, openTab } = world()
+    const { host, sockets } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    await openTab(host, 'tab-2', { type: 'signed-out' })
+    accept(sockets.last())
+    expect(host.counters().tabs).toBe(2)
+    probe().post(hostChannel('worker'), { v: 2, type: 'reply', rid: 1, outcome: { ok: true, value: null } })
+    await until(() => tab.status()?.type === 'closed', 'the host to give way')
+    expect(host.counters().tabs).toBe(0)
+    expect(await tab.api.send('{"type":"x"}')).toMatchObject({ ok: false, error: { name: 'HubWorkerLostError', message: expect.stringContaining('reload this page') } })
+    const late = await openTab(host, 'tab-3')
+    expect(late.status()).toMatchObject({ type: 'closed', reason: expect.stringContaining('reload this page'), profileKey: key })
+    expect(sockets.sockets).toHaveLength(1)
+  })
+
+  it('an owner that hears another host claim its socket keeps it, and says so in its log', async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('worker')
+    const tab = await openTab(owner.host, 'tab-1')
+    accept(owner.sockets.last())
+    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    await until(() => owner.logs.some((line) => line.includes(`${key}: host probe says it owns the socket this host owns`)), 'the log line')
+    expect(owner.sockets.last().closedWith).toBeNull()
+    expect(owner.host.counters()).toMatchObject({ owned: 1, tabs: 1 })
+    expect(tab.status()).toMatchObject({ type: 'open' })
+  })
+
+  it('a follower told that another host owns the socket fails its requests in flight and attaches its tabs there', async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const relayed = await openTab(follower.host, 'tab-2')
+    // The socket is not open yet: the owner answers the send only once the frame is written.
+    const sent = relayed.api.send('{"type":"chat"}')
+    const before = snapshots(relayed.events)
+    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    expect(await sent).toMatchObject({
+      ok: false, error: { name: 'HubWorkerLostError', message: expect.stringContaining('the host that owned the socket went away before it answered') },
+    })
+    await until(() => snapshots(relayed.events) > before, 'the tab to attach again')
+    expect(follower.host.counters()).toMatchObject({ relayed: 1, owned: 0 })
+  })
+})
+
+describe('what a tab hands the next owner', () => {
+  it('a call the tab first saw in its snapshot keeps showing while the next owner connects', async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const next = startHost('next')
+    await openTab(owner.host, 'tab-1')
+    accept(owner.sockets.last())
+    owner.sockets.last().receive(invite(3))
+    const late = await openTab(next.host, 'tab-2')
+    await until(() => late.calls().length === 1, 'the call in the snapshot')
+    expect(late.events.some((event) => event.type === 'invitation')).toBe(false)
+    const before = snapshots(late.events)
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => snapshots(late.events) > before, 'the next owner to attach the tab')
+    expect(late.calls()).toEqual(['3'])
+    expect(late.settled()).toEqual([])
+  })
+
+  it('a call that ended while the tab showed it is not handed over', async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const next = startHost('next')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(next.host, 'tab-2')
+    accept(owner.sockets.last())
+    owner.sockets.last().receive(invite(3))
+    owner.sockets.last().receive(invite(4))
+    await until(() => tab.calls().length === 2, 'the calls')
+    owner.sockets.last().receive({ type: 'call_cancelled', call_log_id: 3 })
+    await until(() => tab.settled().length === 1, 'the cancel')
+    const before = snapshots(tab.events)
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => snapshots(tab.events) > before, 'the next owner to attach the tab')
+    expect(tab.calls()).toEqual(['4'])
+  })
+
+  it('what a relayed tab asked for since it attached (messages, being in view, its placed call) holds at the next owner', async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const next = startHost('next')
+    await openTab(owner.host, 'tab-1', alice, { visible: false, focused: false })
+    const tab = await openTab(next.host, 'tab-2', alice, { visible: false, focused: false })
+    accept(owner.sockets.last())
+    expect(await tab.api.setInterests({ messages: true, debug: false, recover: false })).toMatchObject({ ok: true })
+    expect(await tab.api.setPresence({ visible: true, focused: true })).toMatchObject({ ok: true })
+    expect(await tab.api.track(77)).toMatchObject({ ok: true })
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
+    const socket = next.sockets.last()
+    accept(socket)
+    socket.receive({ type: 'chat_message', text: 'hi' })
+    socket.receive({ type: 'call_answer', call_log_id: 77 })
+    await until(() => tab.events.some((event) => event.type === 'message'), 'the message')
+    await until(() => tab.events.some((event) => event.type === 'call-frame'), 'the frame of the placed call')
+    // The next owner knows the tab is in view (it would ring, but for the call it holds).
+    expect(tab.events.filter((event) => event.type === 'ringer').at(-1)).toMatchObject({ anyVisible: true })
+  })
+
+  it("a relayed tab's offline report holds at the next owner: it closes that host's sockets too", async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const next = startHost('next')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(next.host, 'tab-2')
+    // A tab of another profile on the next owner keeps a socket of its own open there.
+    await openTab(next.host, 'tab-3', aliceParent)
+    const parentSocket = next.sockets.last()
+    accept(parentSocket)
+    expect(await tab.api.setOnline(false)).toMatchObject({ ok: true })
+    expect(parentSocket.closedWith).toBeNull()
+    const before = snapshots(tab.events)
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => snapshots(tab.events) > before, 'the next owner to attach the tab')
+    expect(parentSocket.closedWith).toMatchObject({ reason: 'offline' })
+  })
+})
+
+describe('handing a socket over', () => {
+  it("a suspended owner's own tabs follow the host that takes the socket over", async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const own = await openTab(owner.host, 'tab-1')
+    await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    owner.host.suspend()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
+    accept(other.sockets.last())
+    await until(() => own.status()?.type === 'open' && own.status()?.tabs === 2, 'the own tab to follow')
+    expect(owner.host.counters()).toMatchObject({ owned: 0, relayed: 1 })
+  })
+
+  it('an owner with one own tab of the profile left keeps the socket', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const leaving = await openTab(owner.host, 'tab-1')
+    await openTab(owner.host, 'tab-1b')
+    await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    await leaving.api.detach()
+    await tick(HANDOVER_AFTER + 200)
+    expect(owner.sockets.last().closedWith).toBeNull()
+    expect(other.sockets.sockets).toHaveLength(0)
+  })
+
+  it('an owner whose own tab came back within the handover delay keeps the socket', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const leaving = await openTab(owner.host, 'tab-1')
+    await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    await leaving.api.detach()
+    await tick(HANDOVER_AFTER / 2)
+    await openTab(owner.host, 'tab-3')
+    await tick(HANDOVER_AFTER)
+    expect(owner.sockets.last().closedWith).toBeNull()
+    expect(other.sockets.sockets).toHaveLength(0)
+  })
+
+  it('an owner whose relayed tabs all detached keeps its socket for the linger after its own go: nobody could take it', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const own = await openTab(owner.host, 'tab-1')
+    const relayed = await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    expect(await own.api.configure({ linger: 60_000 })).toMatchObject({ ok: true })
+    expect(await relayed.api.detach()).toMatchObject({ ok: true })
+    await own.api.detach()
+    await tick(HANDOVER_AFTER + 200)
+    expect(owner.sockets.last().closedWith).toBeNull()
+  })
+
+  it('a relayed tab that moves to another profile closes the old socket at once when it was the last tab on it', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const own = await openTab(owner.host, 'tab-1')
+    const relayed = await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    await own.api.detach()
+    await tick(100)
+    expect(owner.sockets.last().closedWith).toBeNull()
+    expect(await relayed.api.identify(aliceParent)).toMatchObject({ ok: true })
+    expect(owner.sockets.last().closedWith).not.toBeNull()
+  })
+})
+
+describe('a follower', () => {
+  it('whose relayed tabs are all gone stops waiting for the socket: when the owner dies it takes nothing over', async () => {
+    const { startHost, openTab, kill, locks, tick } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const relayed = await openTab(follower.host, 'tab-2')
+    expect(await relayed.api.detach()).toMatchObject({ ok: true })
+    // The follower stops waiting once the owner confirmed the detach.
+    await until(() => owner.host.counters().tabs === 1, 'the owner to let the tab go')
+    await tick(100)
+    kill(owner)
+    locks.kill('tab-1')
+    await tick(500)
+    expect(locks.holder(ownerLock(key))).toBeNull()
+    expect(follower.host.counters().owned).toBe(0)
+    expect(follower.sockets.sockets).toHaveLength(0)
+  })
+
+  it('with a relayed tab left takes the socket over when the owner dies', async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const leaving = await openTab(follower.host, 'tab-2')
+    const staying = await openTab(follower.host, 'tab-3')
+    expect(await leaving.api.detach()).toMatchObject({ ok: true })
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => follower.sockets.sockets.length === 1, 'the follower to take the socket over')
+    accept(follower.sockets.last())
+    await until(() => staying.status()?.type === 'open', 'the staying tab to hear the socket')
+    expect(staying.status()).toMatchObject({ tabs: 1 })
+  })
+
+  it('with tabs of another profile too never takes the socket from an owner that answers', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    await openTab(follower.host, 'tab-2')
+    await openTab(follower.host, 'tab-3', aliceParent)
+    await tick(2_000)
+    expect(follower.sockets.sockets.map((socket) => socket.url)).toEqual(['ws://hub.test/ws/1/Parent'])
+    expect(owner.sockets.last().closedWith).toBeNull()
+  })
+
+  it(`fails a request the owner never answers with HubTimeoutError after ${RELAY_TIMEOUT} ms, plus the backend's time for a frame`, async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    // The follower's requests are lost on the way; its pings reach the owner, which answers them.
+    const follower = startHost('follower', undefined, (message) => message.type === 'call')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(follower.host, 'tab-2')
+    const answers: Record<string, unknown> = {}
+    void tab.api.configure({ linger: 1_000 }).then((outcome) => (answers.configure = outcome))
+    void tab.api.send('{"type":"chat"}').then((outcome) => (answers.send = outcome))
+    await tick(RELAY_TIMEOUT - 100)
+    expect(answers).toEqual({})
+    await tick(200)
+    expect(answers.configure).toMatchObject({
+      ok: false, error: { name: 'HubTimeoutError', message: expect.stringContaining(`did not answer within ${RELAY_TIMEOUT} ms`) },
+    })
+    expect(answers.send).toBeUndefined()
+    await tick(OUTBOX_WAIT)
+    expect(answers.send).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
+  })
+})
