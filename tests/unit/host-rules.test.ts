@@ -6,7 +6,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { AttachRequest, HubEvent } from '../../protocol/port'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
-import { HANDOVER_AFTER, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
+import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
 import type { TabLink } from '../../core/host'
 import { OUTBOX_WAIT } from '../../core/limits'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
@@ -197,13 +197,16 @@ describe('host messages', () => {
     expect(replies).toEqual([{ v: 1, from: 'worker', type: 'reply', rid: 3, outcome: { ok: true, value: null } }])
   })
 
-  it('an owner answers a request for a tab it does not know with TabNotAttachedError', async () => {
+  it('an owner refuses a request for a tab it does not know (TabNotAttachedError), even one that needs no tab', async () => {
     const { startHost, openTab } = world()
-    await openTab(startHost('worker').host, 'tab-1')
+    const { host, sockets } = startHost('worker')
+    await openTab(host, 'tab-1')
+    accept(sockets.last())
     const { replies, post } = probe()
-    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 1, tabId: 'ghost', method: 'send', args: ['{}'] })
+    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 1, tabId: 'ghost', method: 'setOnline', args: [false] })
     await until(() => replies.length > 0, 'the reply')
     expect(replies[0]).toMatchObject({ rid: 1, outcome: { ok: false, error: { name: 'TabNotAttachedError' } } })
+    expect(sockets.last().closedWith).toBeNull()
   })
 
   it("events for a tab are handed to it only while it is relayed (not to a local tab, nor a stranger's)", async () => {
@@ -217,9 +220,11 @@ describe('host messages', () => {
     const line = (text: string): HubEvent => ({ type: 'log', line: text })
     post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'nobody', events: [line('stranger')] })
     post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'tab-3', events: [line('local')] })
+    post(hostChannel('follower'), { v: 1, type: 'ping', key, rid: 1, tabId: 'tab-2', events: [line('not events')] })
     post(hostChannel('follower'), { v: 1, type: 'events', tabId: 'tab-2', events: [line('relayed')] })
     await until(() => relayed.events.some((event) => event.type === 'log' && event.line === 'relayed'), 'the relayed tab to get its events')
     expect(local.events.some((event) => event.type === 'log')).toBe(false)
+    expect(relayed.events.filter((event) => event.type === 'log')).toEqual([line('relayed')])
   })
 
   it('a message of a newer protocol version makes a host give way, naming the version it met', async () => {
@@ -453,13 +458,15 @@ describe('a follower', () => {
   })
 
   it('with a relayed tab left takes the socket over when the owner dies', async () => {
-    const { startHost, openTab, kill, locks } = world()
+    const { startHost, openTab, kill, locks, tick } = world()
     const owner = startHost('owner')
     const follower = startHost('follower')
     await openTab(owner.host, 'tab-1')
     const leaving = await openTab(follower.host, 'tab-2')
     const staying = await openTab(follower.host, 'tab-3')
     expect(await leaving.api.detach()).toMatchObject({ ok: true })
+    await until(() => owner.host.counters().tabs === 2, 'the owner to let the tab go')
+    await tick(100)
     kill(owner)
     locks.kill('tab-1')
     await until(() => follower.sockets.sockets.length === 1, 'the follower to take the socket over')
@@ -468,8 +475,8 @@ describe('a follower', () => {
     expect(staying.status()).toMatchObject({ tabs: 1 })
   })
 
-  it('with tabs of another profile too never takes the socket from an owner that answers', async () => {
-    const { startHost, openTab, tick } = world()
+  it('with tabs of another profile too never takes the socket from an owner that answers, only from one that stopped', async () => {
+    const { startHost, openTab, tick, freeze } = world()
     const owner = startHost('owner')
     const follower = startHost('follower')
     await openTab(owner.host, 'tab-1')
@@ -478,6 +485,10 @@ describe('a follower', () => {
     await tick(2_000)
     expect(follower.sockets.sockets.map((socket) => socket.url)).toEqual(['ws://hub.test/ws/1/Parent'])
     expect(owner.sockets.last().closedWith).toBeNull()
+    freeze(owner)
+    await tick(OWNER_SILENCE + OWNER_PING_INTERVAL * 2)
+    await until(() => follower.sockets.sockets.length === 2, 'the follower to take the socket over')
+    expect(follower.sockets.last().url).toBe('ws://hub.test/ws/1/Tutor')
   })
 
   it(`fails a request the owner never answers with HubTimeoutError after ${RELAY_TIMEOUT} ms, plus the backend's time for a frame`, async () => {
