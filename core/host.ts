@@ -572,10 +572,9 @@ export function createHost(deps: HostDeps): Host {
       tab.request = { ...tab.request, identity }
       const route = tab.route
       if (route.type === 'local' && (oldKey === newKey || newKey === null)) {
-        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab.
-        const outcome = await outcomeOf(() => hub.identify(tab.id, identity))
-        if (oldKey !== null && oldKey !== newKey) checkHandover(oldKey)
-        return outcome
+        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so
+        // this host's ownership of it: nothing is left to hand over).
+        return outcomeOf(() => hub.identify(tab.id, identity))
       }
       if (route.type === 'remote' && oldKey === newKey) {
         return (await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })) as Outcome<void>

@@ -4,7 +4,7 @@
  * stops waiting for it, and what a relayed request answers when the owner does not.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { AttachRequest, HubEvent } from '../../protocol/port'
+import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
 import type { TabLink } from '../../core/host'
@@ -13,6 +13,7 @@ import { channelScope, createFakeClock, createFakeLocks, socketFactory } from '.
 import { accept, alice, aliceParent, invite, until, world } from './host-world'
 
 const key = 'Tutor:1'
+const aliceNewToken: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-new', url: 'ws://hub.test/ws/1/Tutor' }
 
 function request(tabId: string, identity = alice): AttachRequest {
   return {
@@ -134,6 +135,10 @@ describe('the connection to a tab', () => {
     expect(host.counters().tabs).toBe(1)
     expect(await first.api.ping()).toMatchObject({ value: { attached: false } })
     expect(await again.api.ping()).toMatchObject({ value: { attached: true } })
+    // The old port closing late takes nothing from the new one.
+    first.api.disconnect()
+    expect(await again.api.ping()).toMatchObject({ value: { attached: true } })
+    expect(host.counters().tabs).toBe(1)
   })
 
   it('that attaches a second tab keeps itself open and serves the new tab only', async () => {
@@ -191,6 +196,7 @@ describe('host messages', () => {
     const { replies, post } = probe()
     post(ownerChannel(key), { v: 0, type: 'ping', key, rid: 1 })
     post(ownerChannel(key), { type: 'ping', key, rid: 2 })
+    post(ownerChannel(key), { v: 1, type: 'owner', key, rid: 4, tabId: 'tab-1', method: 'setOnline', args: [false] })
     post(ownerChannel(key), { v: 1, type: 'ping', key, rid: 3 })
     await until(() => replies.length > 0, 'the reply')
     // One sender, one receiver: answers come in order, so an answer to 1 or 2 would have come first.
@@ -206,6 +212,9 @@ describe('host messages', () => {
     post(ownerChannel(key), { v: 1, type: 'call', key, rid: 1, tabId: 'ghost', method: 'setOnline', args: [false] })
     await until(() => replies.length > 0, 'the reply')
     expect(replies[0]).toMatchObject({ rid: 1, outcome: { ok: false, error: { name: 'TabNotAttachedError' } } })
+    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 2, tabId: 'ghost', method: 'detach', args: ['gone'] })
+    await until(() => replies.length > 1, 'the second reply')
+    expect(replies[1]).toMatchObject({ rid: 2, outcome: { ok: false, error: { name: 'TabNotAttachedError' } } })
     expect(sockets.last().closedWith).toBeNull()
   })
 
@@ -252,6 +261,21 @@ describe('host messages', () => {
     const late = await openTab(host, 'tab-3')
     expect(late.status()).toMatchObject({ type: 'closed', reason: expect.stringContaining('reload this page'), profileKey: key })
     expect(sockets.sockets).toHaveLength(1)
+  })
+
+  it('a host that gave way answers nothing more: the next owner alone serves the profile', async () => {
+    const { startHost, openTab, tick } = world()
+    const older = startHost('older')
+    await openTab(older.host, 'tab-1')
+    const { replies, post } = probe()
+    post(hostChannel('older'), { v: 2, type: 'reply', rid: 1, outcome: { ok: true, value: null } })
+    await until(() => older.host.counters().owned === 0, 'the older host to give way')
+    const next = startHost('next')
+    await openTab(next.host, 'tab-2')
+    post(ownerChannel(key), { v: 1, type: 'ping', key, rid: 2 })
+    await until(() => replies.length > 0, 'the reply')
+    await tick(100)
+    expect(replies.map((reply) => reply.from)).toEqual(['next'])
   })
 
   it('an owner that hears another host claim its socket keeps it, and says so in its log', async () => {
@@ -455,6 +479,7 @@ describe('a follower', () => {
     expect(locks.holder(ownerLock(key))).toBeNull()
     expect(follower.host.counters().owned).toBe(0)
     expect(follower.sockets.sockets).toHaveLength(0)
+    expect(follower.logs.filter((line) => line.includes('took the socket over'))).toEqual([])
   })
 
   it('with a relayed tab left takes the socket over when the owner dies', async () => {
@@ -473,6 +498,9 @@ describe('a follower', () => {
     accept(follower.sockets.last())
     await until(() => staying.status()?.type === 'open', 'the staying tab to hear the socket')
     expect(staying.status()).toMatchObject({ tabs: 1 })
+    // It hears its own announcement too, and does not take it for a rival's.
+    await tick(100)
+    expect(follower.logs.filter((line) => line.includes('says it owns'))).toEqual([])
   })
 
   it('with tabs of another profile too never takes the socket from an owner that answers, only from one that stopped', async () => {
@@ -489,6 +517,23 @@ describe('a follower', () => {
     await tick(OWNER_SILENCE + OWNER_PING_INTERVAL * 2)
     await until(() => follower.sockets.sockets.length === 2, 'the follower to take the socket over')
     expect(follower.sockets.last().url).toBe('ws://hub.test/ws/1/Tutor')
+    // Its own tab of the profile is served here now, not relayed.
+    await until(() => follower.host.counters().relayed === 0, 'the follower to serve its tab itself')
+  })
+
+  it('whose tabs left and came back does not take the socket from an owner that answers', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const leaving = await openTab(follower.host, 'tab-2')
+    expect(await leaving.api.detach()).toMatchObject({ ok: true })
+    await until(() => owner.host.counters().tabs === 1, 'the owner to let the tab go')
+    await tick(100)
+    await openTab(follower.host, 'tab-3')
+    await tick(2_000)
+    expect(follower.sockets.sockets).toHaveLength(0)
+    expect(owner.sockets.last().closedWith).toBeNull()
   })
 
   it(`fails a request the owner never answers with HubTimeoutError after ${RELAY_TIMEOUT} ms, plus the backend's time for a frame`, async () => {
@@ -510,5 +555,240 @@ describe('a follower', () => {
     expect(answers.send).toBeUndefined()
     await tick(OUTBOX_WAIT)
     expect(answers.send).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
+  })
+})
+
+describe('a tab attached here', () => {
+  it('that changes its token keeps its socket, and the next connection authenticates with the new token', async () => {
+    const { startHost, openTab, clock } = world()
+    const { host, sockets } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    accept(sockets.last())
+    expect(await tab.api.identify(aliceNewToken)).toEqual({ ok: true, value: undefined })
+    expect(sockets.sockets).toHaveLength(1)
+    expect(sockets.last().closedWith).toBeNull()
+    sockets.last().drop()
+    clock.advance(1_000)
+    expect(sockets.sockets).toHaveLength(2)
+    sockets.last().open()
+    expect(sockets.last().frames()[0]).toMatchObject({ type: 'auth', token: 'tok-new' })
+    expect(host.counters()).toMatchObject({ tabs: 1, owned: 1 })
+  })
+
+  it('that signs out closes the socket at once and hears signed-out', async () => {
+    const { startHost, openTab } = world()
+    const { host, sockets } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    accept(sockets.last())
+    expect(await tab.api.identify({ type: 'signed-out' })).toMatchObject({ ok: true })
+    expect(sockets.last().closedWith).not.toBeNull()
+    await until(() => tab.status()?.type === 'signed-out', 'the signed-out status')
+    expect(host.counters()).toMatchObject({ owned: 0, sessions: 0 })
+  })
+
+  it("that moves to another profile opens that profile's socket, and closes the old one at once when it was its last tab", async () => {
+    const { startHost, openTab } = world()
+    const { host, sockets } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    accept(sockets.last())
+    expect(await tab.api.identify(aliceParent)).toMatchObject({ ok: true })
+    expect(sockets.sockets[0]!.closedWith).not.toBeNull()
+    expect(sockets.sockets.map((socket) => socket.url)).toEqual(['ws://hub.test/ws/1/Tutor', 'ws://hub.test/ws/1/Parent'])
+    await until(() => tab.status()?.profileKey === 'Parent:1', 'the new profile')
+    expect(host.counters()).toMatchObject({ owned: 1, sessions: 1 })
+  })
+
+  it('attached at the same moment as another of its profile is served here too, not relayed', async () => {
+    const { startHost, openTab } = world()
+    const { host, sockets } = startHost('worker')
+    await Promise.all([openTab(host, 'tab-1'), openTab(host, 'tab-2')])
+    expect(host.counters()).toMatchObject({ tabs: 2, owned: 1, relayed: 0 })
+    expect(sockets.sockets).toHaveLength(1)
+  })
+
+  it('that is signed out claims no socket', async () => {
+    const { startHost, openTab, locks } = world()
+    const { host, sockets } = startHost('worker')
+    await openTab(host, 'tab-1', { type: 'signed-out' })
+    expect(host.counters()).toMatchObject({ tabs: 1, owned: 0 })
+    expect(sockets.sockets).toHaveLength(0)
+    expect(locks.holder('callhub:owner:null')).toBeNull()
+  })
+
+  it('showing a call (its host restarted) keeps it ringing here until the backend says otherwise', async () => {
+    const { startHost, locks } = world()
+    const { host } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    const events: HubEvent[] = []
+    const call = {
+      callLogId: 3, conversationId: 5, callType: 'voice' as const, from: { name: 'Bob Bekele', avatar: null, profileId: null, profileType: null },
+      offer: null, expiresAt: null,
+    }
+    const link: TabLink = { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] }
+    expect((await host.connectTab().attach({ ...request('tab-1'), calls: [call] }, link)).ok).toBe(true)
+    await until(() => events.some((event) => event.type === 'snapshot'), 'the snapshot')
+    expect(events.find((event) => event.type === 'snapshot')).toMatchObject({ calls: [{ callLogId: 3 }] })
+  })
+
+  it("runs the page's reconnect hook when the socket is accepted", async () => {
+    const { startHost, locks } = world()
+    const { host, sockets } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    let recovered = 0
+    const link: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => {
+      recovered += 1
+      return []
+    } }
+    const hooked = { ...request('tab-1'), interests: { messages: false, debug: false, recover: true } }
+    expect((await host.connectTab().attach(hooked, link)).ok).toBe(true)
+    accept(sockets.last())
+    await until(() => recovered === 1, 'the hook to run')
+  })
+
+  it('logs a delivery that failed', async () => {
+    const { startHost, locks } = world()
+    const { host, logs } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    const link: TabLink = { deliver: () => Promise.reject(new Error('port closed')), release: () => {}, recover: async () => [] }
+    expect((await host.connectTab().attach(request('tab-1'), link)).ok).toBe(true)
+    await until(() => logs.some((line) => line === 'could not deliver to tab tab-1: Error: port closed'), 'the log line')
+  })
+
+  it('that fell far behind is sent a snapshot in place of the state it missed', async () => {
+    const { startHost, locks } = world()
+    const { host, sockets } = startHost('worker')
+    holdTabLock(locks, 'tab-1')
+    const batches: HubEvent[][] = []
+    let resume = () => {}
+    const link: TabLink = {
+      // The first batch is taken only when the test says: meanwhile the events pile up.
+      deliver: (batch) => {
+        batches.push(batch)
+        return batches.length === 1 ? new Promise<void>((resolve) => (resume = resolve)) : Promise.resolve()
+      },
+      release: () => {},
+      recover: async () => [],
+    }
+    expect((await host.connectTab().attach(request('tab-1'), link)).ok).toBe(true)
+    accept(sockets.last())
+    for (let id = 1; id <= 1_100; id += 1) {
+      sockets.last().receive(invite(id))
+      sockets.last().receive({ type: 'call_cancelled', call_log_id: id })
+    }
+    resume()
+    await until(() => batches.length > 1, 'the next batch')
+    expect(batches[1]![0]).toMatchObject({ type: 'snapshot' })
+  })
+})
+
+describe('ownership changes', () => {
+  it("a relayed tab's new token reaches the owner: its next connection authenticates with it", async () => {
+    const { startHost, openTab, clock } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    expect(await tab.api.identify(aliceNewToken)).toEqual({ ok: true, value: undefined })
+    owner.sockets.last().drop()
+    clock.advance(1_000)
+    expect(owner.sockets.sockets).toHaveLength(2)
+    owner.sockets.last().open()
+    expect(owner.sockets.last().frames()[0]).toMatchObject({ type: 'auth', token: 'tok-new' })
+  })
+
+  it('a third host attaches its tabs to whoever took the socket over, and a tab of another profile stays put', async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    const next = startHost('next')
+    const third = startHost('third')
+    await openTab(owner.host, 'tab-1')
+    const nextTab = await openTab(next.host, 'tab-2')
+    const thirdTab = await openTab(third.host, 'tab-3')
+    const parentTab = await openTab(next.host, 'tab-4', aliceParent)
+    const parentSnapshots = snapshots(parentTab.events)
+    kill(owner)
+    locks.kill('tab-1')
+    await until(() => next.sockets.sockets.length === 2, 'the next host to take the socket over')
+    accept(next.sockets.last())
+    await until(() => nextTab.status()?.type === 'open' && thirdTab.status()?.type === 'open', 'both tabs to hear the socket')
+    expect(thirdTab.status()).toMatchObject({ tabs: 2 })
+    expect(third.sockets.sockets).toHaveLength(0)
+    expect(snapshots(parentTab.events)).toBe(parentSnapshots)
+  })
+
+  it("a relayed request in flight when the owner dies fails with HubWorkerLostError", async () => {
+    const { startHost, openTab, kill, locks } = world()
+    const owner = startHost('owner')
+    // The follower's requests are lost on the way, as they are to a host dying.
+    const follower = startHost('follower', undefined, (message) => message.type === 'call')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(follower.host, 'tab-2')
+    const answer = tab.api.configure({ linger: 1_000 })
+    kill(owner)
+    locks.kill('tab-1')
+    expect(await answer).toMatchObject({
+      ok: false, error: { name: 'HubWorkerLostError', message: expect.stringContaining('the host that owned the socket went away before it answered') },
+    })
+  })
+
+  it("another profile's new owner fails no request in flight", async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower', undefined, (message) => message.type === 'call')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(follower.host, 'tab-2')
+    let outcome: unknown
+    void tab.api.configure({ linger: 1_000 }).then((answer) => (outcome = answer))
+    probe().post(announceChannel, { v: 1, type: 'owner', key: 'Parent:1' })
+    await tick(RELAY_TIMEOUT + 100)
+    expect(outcome).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
+  })
+
+  it('a tab whose attach was in flight when the owner changed attaches again at the new one', async () => {
+    const { startHost, openTab, locks } = world()
+    const owner = startHost('owner')
+    let lost = 0
+    // The follower's first attach is lost on the way.
+    const follower = startHost('follower', undefined, (message) => message.type === 'attach' && (lost += 1) === 1)
+    await openTab(owner.host, 'tab-1')
+    holdTabLock(locks, 'tab-2')
+    const attaching = follower.host.connectTab().attach(request('tab-2'), quietLink)
+    await until(() => lost === 1, 'the first attach to be sent')
+    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    expect(await attaching).toMatchObject({ ok: true })
+    await until(() => owner.host.counters().tabs === 2, 'the owner to count the tab')
+  })
+
+  it('an owner hands its socket over after the delay even when its linger is longer', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const own = await openTab(owner.host, 'tab-1')
+    await openTab(other.host, 'tab-2')
+    accept(owner.sockets.last())
+    expect(await own.api.configure({ linger: 60_000 })).toMatchObject({ ok: true })
+    await own.api.detach()
+    await tick(HANDOVER_AFTER + 100)
+    expect(owner.sockets.last().closedWith).not.toBeNull()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
+  })
+
+  it("handing the socket over ends no call a relayed tab holds, nor does the relayed tab's new attach", async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(other.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    expect(await tab.api.track(77)).toMatchObject({ ok: true })
+    // A rival's word makes the follower attach its tab to the owner again.
+    const before = snapshots(tab.events)
+    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    await until(() => snapshots(tab.events) > before, 'the tab to attach again')
+    owner.host.suspend()
+    expect(socket.closedWith).not.toBeNull()
+    expect(socket.frames().filter((frame) => frame.type === 'call_ended')).toEqual([])
   })
 })
