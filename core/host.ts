@@ -313,7 +313,8 @@ export function createHost(deps: HostDeps): Host {
 
   /** This host's lock for `key` was just granted (it was waiting, or stole it): it owns the socket now. */
   function takeOver(key: string): void {
-    if (roles.get(key)?.type !== 'owner' || outdated !== null) return
+    // Only a granted lock (or one that could not be taken, owned anyway) leads here: the role is `owner`.
+    if (outdated !== null) return
     log(`${key}: the owner went away; this host owns the socket now`)
     failPending(key, 'the host that owned the socket went away')
     post(announceChannel, { type: 'owner', key })
@@ -356,7 +357,8 @@ export function createHost(deps: HostDeps): Host {
    */
   function checkHandover(key: string): void {
     const role = roles.get(key)
-    if (role?.type !== 'owner' || channel === null) return
+    // Without a channel no host relays here (`remotes` stays empty): the timer finds nobody to hand over to.
+    if (role?.type !== 'owner') return
     const ownTabs = [...locals.values()].some((tab) => tab.route.type === 'local' && keyOf(tab.request.identity) === key)
     if (role.handover !== null) clock.clearTimeout(role.handover)
     role.handover = null

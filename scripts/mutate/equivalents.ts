@@ -23,6 +23,14 @@ export const equivalents: Equivalent[] = [
   { file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (timer !== null) clock.clearTimeout(timer)', replacement: 'true', why: clearNull },
   { file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (role.handover !== null) clock.clearTimeout(role.handover)', replacement: 'true', why: clearNull },
   {
+    file: 'core/host.ts', mutator: 'UpdateOperator', code: 'const rid = ++nextRid', replacement: '--nextRid',
+    why: "a relayed request's id only has to differ from this host's other ones: counting down does that as well",
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "resolve(granted ? 'owner' : 'follower')", replacement: '""',
+    why: "claim's callers only ask whether the role is 'owner'; the follower role itself is set by follow()",
+  },
+  {
     file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length > MAX_FRAME_BYTES) return text.length', replacement: 'false',
     why: 'a shortcut: text longer than the limit in UTF-16 units is longer in UTF-8 too, so counting it exactly decides the same',
   },
