@@ -31,6 +31,18 @@ export const equivalents: Equivalent[] = [
     why: "claim's callers only ask whether the role is 'owner'; the follower role itself is set by follow()",
   },
   {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (channel === null) return', replacement: 'false',
+    why: 'post() runs only for relaying (replies, requests, events of remote tabs, the takeover notice), which needs a channel: it is never null there',
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "reason: outdated ?? 'outdated'", replacement: '""',
+    why: 'outdatedStatus() is called only once `outdated` is set',
+  },
+  {
+    file: 'core/host.ts', mutator: 'OptionalChaining', code: 'locks?.request(`callhub:tab:${remote.id}`',
+    why: 'a remote tab comes only over a channel, and a host has a channel only with Web Locks',
+  },
+  {
     file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length > MAX_FRAME_BYTES) return text.length', replacement: 'false',
     why: 'a shortcut: text longer than the limit in UTF-16 units is longer in UTF-8 too, so counting it exactly decides the same',
   },

@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
-import type { TabLink } from '../../core/host'
+import type { Locks, TabLink } from '../../core/host'
 import { OUTBOX_WAIT } from '../../core/limits'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
 import { accept, alice, aliceParent, invite, until, world } from './host-world'
@@ -790,5 +790,140 @@ describe('ownership changes', () => {
     owner.host.suspend()
     expect(socket.closedWith).not.toBeNull()
     expect(socket.frames().filter((frame) => frame.type === 'call_ended')).toEqual([])
+  })
+})
+
+describe('when locks fail', () => {
+  it('a host whose owner lock cannot be taken owns the socket anyway, and says why', async () => {
+    const fake = createFakeLocks()
+    const logs: string[] = []
+    const sockets = socketFactory()
+    const locks: Locks = {
+      request: (name, options, callback) =>
+        name.startsWith('callhub:owner:') ? Promise.reject(new Error('lock manager gone')) : fake.scope('worker').request(name, options, callback),
+    }
+    const channels = channelScope()
+    onTestFinished(channels.closeAll)
+    const host = createHost({ hostId: 'worker', createSocket: sockets.createSocket, clock: createFakeClock(), random: () => 0, log: (line) => void logs.push(line), locks, channel: channels.open })
+    holdTabLock(fake, 'tab-1')
+    expect((await host.connectTab().attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect(sockets.sockets).toHaveLength(1)
+    expect(host.counters()).toMatchObject({ owned: 1, relayed: 0 })
+    expect(logs).toContain(`${key}: could not take the owner lock (Error: lock manager gone): owning the socket anyway`)
+  })
+
+  it('an owner whose socket was taken over while it looked frozen lets that profile go, and keeps its others', async () => {
+    const { startHost, openTab, tick, freeze } = world()
+    const frozen = startHost('frozen')
+    const other = startHost('other')
+    await openTab(frozen.host, 'tab-1')
+    const parentTab = await openTab(frozen.host, 'tab-1p', aliceParent)
+    const parentSocket = frozen.sockets.last()
+    accept(parentSocket)
+    await openTab(other.host, 'tab-2')
+    const parentSnapshots = snapshots(parentTab.events)
+    freeze(frozen)
+    await tick(OWNER_SILENCE + OWNER_PING_INTERVAL * 2)
+    await until(() => other.sockets.sockets.length === 1, 'the follower to take the socket over')
+    await until(() => frozen.sockets.sockets[0]!.closedWith !== null, 'the frozen owner to let its socket go')
+    expect(frozen.logs).toContain(`${key}: another host took the socket over (this one looked unresponsive)`)
+    expect(parentSocket.closedWith).toBeNull()
+    expect(snapshots(parentTab.events)).toBe(parentSnapshots)
+    expect(frozen.host.counters().owned).toBe(1)
+  })
+})
+
+describe('without Web Locks or channels', () => {
+  it('a host lets a profile go when its session closes, and owns it again for the next tab', async () => {
+    const clock = createFakeClock()
+    const sockets = socketFactory()
+    const host = createHost({ hostId: 'worker', createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: null, channel: null })
+    const api = host.connectTab()
+    expect((await api.attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect(await api.detach()).toMatchObject({ ok: true })
+    clock.advance(HANDOVER_AFTER + 100)
+    expect(sockets.last().closedWith).not.toBeNull()
+    expect(host.counters()).toMatchObject({ owned: 0, sessions: 0 })
+    expect((await host.connectTab().attach(request('tab-2'), quietLink)).ok).toBe(true)
+    expect(host.counters()).toMatchObject({ owned: 1, sessions: 1 })
+    expect(sockets.sockets).toHaveLength(2)
+  })
+})
+
+describe('a relayed tab', () => {
+  it('that fell far behind at the owner is sent a snapshot in place of the state it missed', async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(follower.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    await until(() => tab.status()?.type === 'open', 'the tab to hear the socket is open')
+    const before = snapshots(tab.events)
+    // A burst in one go: more state events than a tab may have waiting.
+    for (let id = 1; id <= 600; id += 1) {
+      socket.receive(invite(id))
+      socket.receive({ type: 'call_cancelled', call_log_id: id })
+    }
+    await until(() => snapshots(tab.events) > before, 'the snapshot')
+    expect(tab.calls()).toEqual([])
+  })
+})
+
+describe('a follower, further', () => {
+  it(`takes over a silent owner only once it has been silent for more than ${OWNER_SILENCE} ms`, async () => {
+    const { startHost, openTab, tick, freeze } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    await openTab(follower.host, 'tab-2')
+    // The owner last answered (the attach) just now; the follower checks every OWNER_PING_INTERVAL from now.
+    freeze(owner)
+    await tick(OWNER_SILENCE)
+    expect(follower.sockets.sockets).toHaveLength(0)
+    await tick(OWNER_PING_INTERVAL)
+    await until(() => follower.sockets.sockets.length === 1, 'the follower to take the socket over')
+  })
+
+  it('that is suspended keeps relaying: it owns nothing to hand over', async () => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    const first = await openTab(owner.host, 'tab-1')
+    await openTab(follower.host, 'tab-2')
+    accept(owner.sockets.last())
+    follower.host.suspend()
+    expect(follower.logs.filter((line) => line.includes('suspended'))).toEqual([])
+    expect(follower.host.counters()).toMatchObject({ relayed: 1, owned: 0 })
+    expect(owner.sockets.last().closedWith).toBeNull()
+    await until(() => first.status()?.tabs === 2, 'the owner to count both tabs')
+  })
+
+  it('logs a request its channel refuses to carry, which then times out', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    // The channel throws on the follower's requests, as postMessage does on what it cannot clone.
+    const follower = startHost('follower', undefined, (message) => {
+      if (message.type === 'call') throw new Error('DataCloneError')
+      return false
+    })
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(follower.host, 'tab-2')
+    let outcome: unknown
+    void tab.api.configure({ linger: 1_000 }).then((answer) => (outcome = answer))
+    await until(() => follower.logs.includes(`could not post to callhub:owner:${key}: Error: DataCloneError`), 'the log line')
+    await tick(RELAY_TIMEOUT + 100)
+    expect(outcome).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
+  })
+})
+
+describe('a tab found gone', () => {
+  it('before it is placed (its own lock was free: the tab had died) is not served, and opens no socket', async () => {
+    const { startHost } = world()
+    const { host, sockets } = startHost('worker')
+    await host.connectTab().attach(request('tab-1'), quietLink)
+    expect(host.counters()).toMatchObject({ tabs: 0, owned: 0 })
+    expect(sockets.sockets).toHaveLength(0)
   })
 })
