@@ -35,6 +35,26 @@ export const equivalents: Equivalent[] = [
     why: 'post() runs only for relaying (replies, requests, events of remote tabs, the takeover notice), which needs a channel: it is never null there',
   },
   {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (key !== null) checkHandover(key)', replacement: 'true',
+    why: 'checkHandover(null) finds no role for a null key and returns: the guard only spares the call',
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')", replacement: 'false',
+    why: "a relayed sign-out reached the owner first, which closed the session and signed every tab out: the detach that follows finds the tab without a session, whatever its reason; a tab with no route has nothing to detach",
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')",
+    why: "emptying 'signed-out' or 'gone' changes only the reason of the detach after a sign-out, which finds no session (see the line's ConditionalExpression); emptying 'identity' is killed",
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (role.watch !== null) clock.clearTimeout(role.watch)',
+    why: "a follower's watch left running returns at its next check without arming again: its role is gone (the check's first line)",
+  },
+  {
+    file: 'core/host.ts', mutator: 'EqualityOperator', code: 'if (role.watch !== null) clock.clearTimeout(role.watch)',
+    why: "a follower's watch left running returns at its next check without arming again: its role is gone (the check's first line)",
+  },
+  {
     file: 'core/host.ts', mutator: 'StringLiteral', code: "reason: outdated ?? 'outdated'", replacement: '""',
     why: 'outdatedStatus() is called only once `outdated` is set',
   },

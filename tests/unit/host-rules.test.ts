@@ -261,6 +261,10 @@ describe('host messages', () => {
     const late = await openTab(host, 'tab-3')
     expect(late.status()).toMatchObject({ type: 'closed', reason: expect.stringContaining('reload this page'), profileKey: key })
     expect(sockets.sockets).toHaveLength(1)
+    // A new token or a sign-out is answered at once, and the tab is told again to reload.
+    expect(await tab.api.identify(aliceNewToken)).toMatchObject({ ok: true })
+    expect(await tab.api.identify({ type: 'signed-out' })).toMatchObject({ ok: true })
+    expect(tab.status()).toMatchObject({ type: 'closed', reason: expect.stringContaining('reload this page') })
   })
 
   it('a host that gave way answers nothing more: the next owner alone serves the profile', async () => {
@@ -283,8 +287,12 @@ describe('host messages', () => {
     const owner = startHost('worker')
     const tab = await openTab(owner.host, 'tab-1')
     accept(owner.sockets.last())
-    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    const { post } = probe()
+    // Only `owner` messages on that channel say who owns a socket.
+    post(announceChannel, { v: 1, type: 'ping', key, rid: 1 })
+    post(announceChannel, { v: 1, type: 'owner', key })
     await until(() => owner.logs.some((line) => line.includes(`${key}: host probe says it owns the socket this host owns`)), 'the log line')
+    expect(owner.logs.filter((line) => line.includes('says it owns'))).toHaveLength(1)
     expect(owner.sockets.last().closedWith).toBeNull()
     expect(owner.host.counters()).toMatchObject({ owned: 1, tabs: 1 })
     expect(tab.status()).toMatchObject({ type: 'open' })
@@ -469,6 +477,8 @@ describe('a follower', () => {
     const follower = startHost('follower')
     await openTab(owner.host, 'tab-1')
     const relayed = await openTab(follower.host, 'tab-2')
+    // A tab of another profile, served by the follower itself, does not keep it waiting.
+    await openTab(follower.host, 'tab-3', aliceParent)
     expect(await relayed.api.detach()).toMatchObject({ ok: true })
     // The follower stops waiting once the owner confirmed the detach.
     await until(() => owner.host.counters().tabs === 1, 'the owner to let the tab go')
@@ -477,8 +487,8 @@ describe('a follower', () => {
     locks.kill('tab-1')
     await tick(500)
     expect(locks.holder(ownerLock(key))).toBeNull()
-    expect(follower.host.counters().owned).toBe(0)
-    expect(follower.sockets.sockets).toHaveLength(0)
+    expect(follower.host.counters().owned).toBe(1)
+    expect(follower.sockets.sockets.map((socket) => socket.url)).toEqual(['ws://hub.test/ws/1/Parent'])
     expect(follower.logs.filter((line) => line.includes('took the socket over'))).toEqual([])
   })
 
@@ -925,5 +935,77 @@ describe('a tab found gone', () => {
     await host.connectTab().attach(request('tab-1'), quietLink)
     expect(host.counters()).toMatchObject({ tabs: 0, owned: 0 })
     expect(sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('a host relaying two profiles to two owners', () => {
+  async function twoOwners() {
+    const world$ = world()
+    const tutorOwner = world$.startHost('tutor-owner')
+    const parentOwner = world$.startHost('parent-owner')
+    const relay = world$.startHost('relay')
+    await world$.openTab(tutorOwner.host, 'tab-1')
+    await world$.openTab(parentOwner.host, 'tab-p', aliceParent)
+    const tutorTab = await world$.openTab(relay.host, 'tab-2')
+    const parentTab = await world$.openTab(relay.host, 'tab-3', aliceParent)
+    expect(relay.host.counters()).toMatchObject({ relayed: 2, owned: 0 })
+    return { ...world$, tutorOwner, parentOwner, relay, tutorTab, parentTab }
+  }
+
+  it("re-attaches only the tabs of the profile whose owner changed", async () => {
+    const { tutorTab, parentTab } = await twoOwners()
+    const [tutorBefore, parentBefore] = [snapshots(tutorTab.events), snapshots(parentTab.events)]
+    probe().post(announceChannel, { v: 1, type: 'owner', key })
+    await until(() => snapshots(tutorTab.events) > tutorBefore, 'the tab of that profile to attach again')
+    expect(snapshots(parentTab.events)).toBe(parentBefore)
+  })
+
+  it("takes over the profile whose owner died, and keeps relaying the other", async () => {
+    const { tutorOwner, relay, parentTab, kill, locks } = await twoOwners()
+    const parentBefore = snapshots(parentTab.events)
+    kill(tutorOwner)
+    locks.kill('tab-1')
+    await until(() => relay.sockets.sockets.length === 1, 'the relay to take the socket over')
+    await until(() => relay.host.counters().relayed === 1, 'its tab of that profile to be served here')
+    expect(relay.sockets.last().url).toBe('ws://hub.test/ws/1/Tutor')
+    expect(snapshots(parentTab.events)).toBe(parentBefore)
+  })
+
+  it('stops waiting for the socket of a profile none of its tabs uses, while it relays the other', async () => {
+    const { tutorOwner, relay, tutorTab, kill, locks, tick } = await twoOwners()
+    expect(await tutorTab.api.detach()).toMatchObject({ ok: true })
+    await until(() => tutorOwner.host.counters().tabs === 1, 'the owner to let the tab go')
+    await tick(100)
+    kill(tutorOwner)
+    locks.kill('tab-1')
+    await tick(500)
+    expect(locks.holder(ownerLock(key))).toBeNull()
+    expect(relay.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('leaving', () => {
+  it('a second detach, or a port closing after one, is answered quietly', async () => {
+    const { startHost, openTab } = world()
+    const { host } = startHost('worker')
+    const tab = await openTab(host, 'tab-1')
+    expect(await tab.api.detach()).toEqual({ ok: true, value: undefined })
+    expect(await tab.api.detach()).toEqual({ ok: true, value: undefined })
+    expect(() => tab.api.disconnect()).not.toThrow()
+    expect(tab.connection.closed).toBe(false)
+  })
+
+  it.each(['local', 'relayed'] as const)('a %s tab that closes with a call it placed ends the call, telling the backend the tab closed', async (where) => {
+    const { startHost, openTab } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    await openTab(owner.host, 'tab-1')
+    const tab = await openTab(where === 'local' ? owner.host : other.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    expect(await tab.api.track(77)).toMatchObject({ ok: true })
+    tab.api.disconnect()
+    await until(() => socket.frames().some((frame) => frame.type === 'call_ended'), 'the end of the call')
+    expect(socket.frames().filter((frame) => frame.type === 'call_ended')).toEqual([{ type: 'call_ended', call_log_id: 77, reason: 'tab_closed' }])
   })
 })
