@@ -120,7 +120,7 @@ type Role =
   | { type: 'follower'; waiting: AbortController; watch: Timer | null; lastHeard: number }
 
 interface Pending {
-  key: string | null
+  key: string
   resolve: (outcome: Outcome<unknown>) => void
   timer: Timer
 }
@@ -155,12 +155,13 @@ export function createHost(deps: HostDeps): Host {
 
   const hub = createHub({ ...deps, onSessionClosed: (key) => released(key) })
 
-  const hostLock = locks === null ? null : `callhub:host:${hostId}`
+  const hostLockName = `callhub:host:${hostId}`
+  const hostLock = locks === null ? null : hostLockName
   // The host holds this lock for its whole life; a tab waiting for it is granted it when the host dies.
-  const hostLockHeld = locks === null || hostLock === null
+  const hostLockHeld = locks === null
     ? Promise.resolve()
     : new Promise<void>((resolve) => {
-        void locks.request(hostLock, {}, () => {
+        void locks.request(hostLockName, {}, () => {
           resolve()
           return new Promise<never>(() => {})
         })
@@ -207,7 +208,7 @@ export function createHost(deps: HostDeps): Host {
       if (waiting === undefined) return
       pending.delete(message.rid)
       clock.clearTimeout(waiting.timer)
-      if (waiting.key !== null) heard(waiting.key)
+      heard(waiting.key)
       waiting.resolve(message.outcome)
     } else if (message.type === 'events') {
       const tab = locals.get(message.tabId)
@@ -234,7 +235,8 @@ export function createHost(deps: HostDeps): Host {
   function claim(key: string): Promise<'owner' | 'follower'> {
     const role = roles.get(key)
     if (role !== undefined) return role.type === 'claiming' ? role.ready : Promise.resolve(role.type)
-    if (locks === null || channel === null) {
+    // No channel where there are no locks either (see `channel`).
+    if (channel === null) {
       roles.set(key, owning(key, () => {}))
       return Promise.resolve('owner')
     }
@@ -311,7 +313,8 @@ export function createHost(deps: HostDeps): Host {
 
   /** This host's lock for `key` was just granted (it was waiting, or stole it): it owns the socket now. */
   function takeOver(key: string): void {
-    if (roles.get(key)?.type !== 'owner' || outdated !== null) return
+    // Only a granted lock (or one that could not be taken, owned anyway) leads here: the role is `owner`.
+    if (outdated !== null) return
     log(`${key}: the owner went away; this host owns the socket now`)
     failPending(key, 'the host that owned the socket went away')
     post(announceChannel, { type: 'owner', key })
@@ -354,15 +357,16 @@ export function createHost(deps: HostDeps): Host {
    */
   function checkHandover(key: string): void {
     const role = roles.get(key)
-    if (role?.type !== 'owner' || channel === null) return
+    // Without a channel no host relays here (`remotes` stays empty): the timer finds nobody to hand over to.
+    if (role?.type !== 'owner') return
     const ownTabs = [...locals.values()].some((tab) => tab.route.type === 'local' && keyOf(tab.request.identity) === key)
     if (role.handover !== null) clock.clearTimeout(role.handover)
     role.handover = null
     if (ownTabs) return
+    // A tab of this host placed on `key` meanwhile came through here again, and cleared this timer.
     role.handover = clock.setTimeout(() => {
       role.handover = null
-      const stillNone = ![...locals.values()].some((tab) => tab.route.type === 'local' && keyOf(tab.request.identity) === key)
-      if (stillNone && [...remotes.values()].some((remote) => remote.key === key)) {
+      if ([...remotes.values()].some((remote) => remote.key === key)) {
         log(`${key}: no tab of this host uses the socket; handing it over`)
         handOver(key)
       }
@@ -570,10 +574,9 @@ export function createHost(deps: HostDeps): Host {
       tab.request = { ...tab.request, identity }
       const route = tab.route
       if (route.type === 'local' && (oldKey === newKey || newKey === null)) {
-        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab.
-        const outcome = await outcomeOf(() => hub.identify(tab.id, identity))
-        if (oldKey !== null && oldKey !== newKey) checkHandover(oldKey)
-        return outcome
+        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so
+        // this host's ownership of it: nothing is left to hand over).
+        return outcomeOf(() => hub.identify(tab.id, identity))
       }
       if (route.type === 'remote' && oldKey === newKey) {
         return (await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })) as Outcome<void>

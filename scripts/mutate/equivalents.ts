@@ -23,6 +23,46 @@ export const equivalents: Equivalent[] = [
   { file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (timer !== null) clock.clearTimeout(timer)', replacement: 'true', why: clearNull },
   { file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (role.handover !== null) clock.clearTimeout(role.handover)', replacement: 'true', why: clearNull },
   {
+    file: 'core/host.ts', mutator: 'UpdateOperator', code: 'const rid = ++nextRid', replacement: '--nextRid',
+    why: "a relayed request's id only has to differ from this host's other ones: counting down does that as well",
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "resolve(granted ? 'owner' : 'follower')", replacement: '""',
+    why: "claim's callers only ask whether the role is 'owner'; the follower role itself is set by follow()",
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (channel === null) return', replacement: 'false',
+    why: 'post() runs only for relaying (replies, requests, events of remote tabs, the takeover notice), which needs a channel: it is never null there',
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (key !== null) checkHandover(key)', replacement: 'true',
+    why: 'checkHandover(null) finds no role for a null key and returns: the guard only spares the call',
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')", replacement: 'false',
+    why: "a relayed sign-out reached the owner first, which closed the session and signed every tab out: the detach that follows finds the tab without a session, whatever its reason; a tab with no route has nothing to detach",
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')",
+    why: "emptying 'signed-out' or 'gone' changes only the reason of the detach after a sign-out, which finds no session (see the line's ConditionalExpression); emptying 'identity' is killed",
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (role.watch !== null) clock.clearTimeout(role.watch)',
+    why: "a follower's watch left running returns at its next check without arming again: its role is gone (the check's first line)",
+  },
+  {
+    file: 'core/host.ts', mutator: 'EqualityOperator', code: 'if (role.watch !== null) clock.clearTimeout(role.watch)',
+    why: "a follower's watch left running returns at its next check without arming again: its role is gone (the check's first line)",
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "reason: outdated ?? 'outdated'", replacement: '""',
+    why: 'outdatedStatus() is called only once `outdated` is set',
+  },
+  {
+    file: 'core/host.ts', mutator: 'OptionalChaining', code: 'locks?.request(`callhub:tab:${remote.id}`',
+    why: 'a remote tab comes only over a channel, and a host has a channel only with Web Locks',
+  },
+  {
     file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length > MAX_FRAME_BYTES) return text.length', replacement: 'false',
     why: 'a shortcut: text longer than the limit in UTF-16 units is longer in UTF-8 too, so counting it exactly decides the same',
   },

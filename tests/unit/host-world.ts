@@ -32,15 +32,25 @@ export function world() {
   const locks = createFakeLocks()
   const hosts: Array<{ id: string; host: Host; sockets: ReturnType<typeof socketFactory>; channels: ReturnType<typeof channelScope> }> = []
 
-  function startHost(id: string, protocol?: number) {
+  /** `lost`: the messages this host posts that never arrive (a lossy channel). */
+  function startHost(id: string, protocol?: number, lost: (message: Record<string, unknown>) => boolean = () => false) {
     const sockets = socketFactory()
     const channels = channelScope()
+    const logs: string[] = []
     onTestFinished(channels.closeAll)
+    const open = (name: string) => {
+      const channel = channels.open(name)
+      const post = channel.postMessage.bind(channel)
+      channel.postMessage = (message) => {
+        if (!lost(message as Record<string, unknown>)) post(message)
+      }
+      return channel
+    }
     const host = createHost({
-      hostId: id, createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: locks.scope(id),
-      channel: channels.open, protocol,
+      hostId: id, createSocket: sockets.createSocket, clock, random: () => 0, log: (line) => void logs.push(line),
+      locks: locks.scope(id), channel: open, protocol,
     })
-    const entry = { id, host, sockets, channels }
+    const entry = { id, host, sockets, channels, logs }
     hosts.push(entry)
     return entry
   }
@@ -57,6 +67,7 @@ export function world() {
     }
     const outcome = await api.attach(request, { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] })
     if (!outcome.ok) throw new Error(outcome.error.message)
+    const attached = outcome.value
     const of = <T extends HubEvent['type']>(type: T) => events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type)
     const calls = () => {
       const shown = new Set<string>()
@@ -72,7 +83,7 @@ export function world() {
     const status = () => events.filter((event) => event.type === 'status' || event.type === 'snapshot').map((event) => event.status).at(-1)
     /** Whether the hub last told this tab that it plays the ringtone. */
     const ringer = () => of('ringer').at(-1)?.ringer ?? false
-    return { id, api, events, calls, status, ringer, connection, settled: () => of('settled').map((event) => event.settled) }
+    return { id, api, attached, events, calls, status, ringer, connection, settled: () => of('settled').map((event) => event.settled) }
   }
 
   /** Every socket any host opened that is still open. */
