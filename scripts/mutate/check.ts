@@ -14,20 +14,21 @@ import type { Equivalent } from './equivalents'
 export const AIM = 85
 /**
  * Each file's floor: its score when last measured, rounded down, so a change that lets mutants survive fails
- * the run. Raise a floor when tests kill more; a file at the aim is held to the aim.
+ * the run (a ratchet, above the aim too). Raise a floor when tests kill more.
  */
 export const floors: Record<string, number> = {
-  // Measured 2026-11-30 (revision 87ebd44, 60 minutes; then incrementally at ec66003, 20 minutes): 78.30 % over all files.
+  // Measured 2026-12-01, each file by an incremental run after its last source change (tests added since can
+  // only kill more; README, "Mutation testing"): 93.90 % over all files.
   'client/link.ts': 92,
-  'core/backoff.ts': 93,
-  'core/connection.ts': 88,
-  'core/delivery.ts': 90,
+  'core/backoff.ts': 100,
+  'core/connection.ts': 95,
+  'core/delivery.ts': 100,
   'core/host.ts': 89,
   'core/hub.ts': 93,
-  'core/mirror.ts': 95,
-  'core/settings.ts': 95,
+  'core/mirror.ts': 100,
+  'core/settings.ts': 98,
   'protocol/errors.ts': 100,
-  'protocol/wire.ts': 95,
+  'protocol/wire.ts': 98,
 }
 
 interface Mutant {
@@ -106,7 +107,7 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
     unlisted.push(`${file}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName} (${mutant.status}): ${line.trim()}\n    → ${mutant.replacement ?? '?'}`)
   }
   const score = counted === 0 ? 100 : (found / counted) * 100
-  const floor = Math.min(AIM, floors[file] ?? AIM)
+  const floor = floors[file] ?? AIM
   if (score < floor) failed = true
   const note = score < floor ? `  (UNDER its floor of ${floor} %)` : score < AIM ? `  (floor ${floor} %, aim ${AIM} %)` : ''
   rows.push(`${file.padEnd(20)} ${score.toFixed(2).padStart(7)} %  ${String(found).padStart(5)} detected of ${String(counted).padStart(5)}, ${equivalent} listed as equivalent${note}`)
