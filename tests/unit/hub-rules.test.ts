@@ -382,6 +382,24 @@ describe('sign-out with a call in progress', () => {
   })
 })
 
+describe('a role switch with a call in progress', () => {
+  it('tells the backend the call ended because the profile changed, and only that tab hears it end', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    const b = tab('b')
+    const socket = factory.last()
+    acceptSocket(socket)
+    socket.receive(invite(7))
+    const answered = hub.accept('a', 7)
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+    await answered
+    hub.identify('a', { type: 'profile', profile: { id: 1, type: 'Student' }, token: 'tok-student', url: 'ws://hub.test/ws/1/Student' })
+    expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'profile_changed' })
+    expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'profile_changed' }])
+    expect(b.of('call-ended')).toEqual([])
+  })
+})
+
 describe('sign-out and hand-over with a call in progress in another tab', () => {
   async function inCallIn(holder: 'a' | 'b') {
     const world = setup()
