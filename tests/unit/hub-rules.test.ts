@@ -382,6 +382,24 @@ describe('sign-out with a call in progress', () => {
   })
 })
 
+describe('ids kept as sent', () => {
+  it('a frame without a call id reaches no call, not even one whose id is the text "null"', async () => {
+    const { hub, factory, tab } = setup()
+    const a = tab('a')
+    const socket = factory.last()
+    acceptSocket(socket)
+    socket.receive({ ...invite(0), call_log_id: 'null' })
+    // One while the call rings (it would be handed to the tab that answers), one while it is in progress.
+    socket.receive({ type: 'ice_candidate', candidate: 'ringing' })
+    const answered = hub.accept('a', 'null')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 'null' })
+    await answered
+    socket.receive({ type: 'ice_candidate', candidate: 'in progress' })
+    socket.receive({ type: 'ice_candidate', call_log_id: 'null', candidate: 'its own' })
+    expect(a.of('call-frame').map((event) => JSON.parse(event.text).candidate)).toEqual(['its own'])
+  })
+})
+
 describe('a role switch with a call in progress', () => {
   it('tells the backend the call ended because the profile changed, and only that tab hears it end', async () => {
     const { hub, factory, tab } = setup()

@@ -340,6 +340,20 @@ describe("the link's rules", () => {
     expect(link.state).toEqual({ type: 'failed', reason: 'the host did not answer (the host did not answer attach within 5000 ms)' })
   })
 
+  it('a first attach that fails says why, dropping only a leading [callhub] (spaces after it or not)', async () => {
+    const failing = (message: string) => setup({
+      connect: (connect) => async (deliver) => ({ ...(await connect(deliver)), attach: () => Promise.reject(new Error(message)) }),
+    }).link
+    const reasons: string[] = []
+    for (const message of ['[callhub]the host is busy', 'DataCloneError: [callhub] could not clone']) {
+      const link = failing(message)
+      link.start()
+      await flush()
+      reasons.push(link.state.type === 'failed' ? link.state.reason : link.state.type)
+    }
+    expect(reasons).toEqual(['the host did not answer (the host is busy)', 'the host did not answer (DataCloneError: [callhub] could not clone)'])
+  })
+
   it('a call that waits on the backend gets its extra time on top of the request timeout', async () => {
     const { clock, host, link } = await attached()
     host.connections[0]!.calls.send = () => new Promise(() => {})
