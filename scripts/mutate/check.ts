@@ -6,7 +6,9 @@
  * asks for, not reached yet (see the README, "Mutation testing").
  */
 import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { equivalents } from './equivalents'
 import type { Equivalent } from './equivalents'
 
@@ -57,21 +59,37 @@ function matches(equivalent: Equivalent, file: string, line: string, mutant: Mut
  * Stryker's Vitest runner (9.6, with Vitest 4.1) reports every static mutant as surviving: the modules its
  * tests import were evaluated before the mutant was switched on (checked: `tab_closed` → "" in core/hub.ts
  * fails hub.test.ts when written into the file, and "survives" Stryker). So each static survivor is written
- * into its file here, one at a time, and the same unit tests run against it; the file is restored after.
+ * into its file in a copy of the sources (never the working tree: an interrupted run leaves nothing
+ * mutated), and the same unit tests run there.
  */
+let sandbox: string | null = null
 function killedWhenWritten(file: string, source: string, mutant: Mutant): boolean {
+  if (readFileSync(file, 'utf8') !== source) throw new Error(`[mutate] ${file} changed since the Stryker run: run npm run mutate again`)
+  if (sandbox === null) {
+    sandbox = mkdtempSync(join(tmpdir(), 'callhub-static-'))
+    for (const entry of ['client', 'core', 'protocol', 'scripts', 'server', 'tests', 'ui', 'worker', 'package.json', 'tsconfig.json', 'tsconfig.base.json', 'vitest.mutate.config.ts']) {
+      cpSync(entry, join(sandbox, entry), { recursive: true })
+    }
+    symlinkSync(resolve('node_modules'), join(sandbox, 'node_modules'), 'dir')
+    process.on('exit', () => rmSync(sandbox!, { recursive: true, force: true }))
+    // A copy whose tests fail without any mutant would count every mutant as killed.
+    if (failsInSandbox()) throw new Error(`[mutate] the unit tests fail in the copy at ${sandbox}, unmutated`)
+  }
   const offset = (at: { line: number; column: number }) =>
     source.split('\n').slice(0, at.line - 1).reduce((sum, line) => sum + line.length + 1, 0) + at.column - 1
-  const mutated = source.slice(0, offset(mutant.location.start)) + (mutant.replacement ?? '') + source.slice(offset(mutant.location.end))
-  const original = readFileSync(file, 'utf8')
-  if (original !== source) throw new Error(`[mutate] ${file} changed since the Stryker run: run npm run mutate again`)
-  writeFileSync(file, mutated)
+  const copy = join(sandbox, file)
+  writeFileSync(copy, source.slice(0, offset(mutant.location.start)) + (mutant.replacement ?? '') + source.slice(offset(mutant.location.end)))
   try {
-    const run = spawnSync('npx', ['vitest', 'run', '--config', 'vitest.mutate.config.ts', '--bail=1', '--reporter=dot'], { stdio: 'ignore' })
-    return run.status !== 0
+    return failsInSandbox()
   } finally {
-    writeFileSync(file, original)
+    writeFileSync(copy, source)
   }
+}
+
+function failsInSandbox(): boolean {
+  const run = spawnSync('npx', ['vitest', 'run', '--config', 'vitest.mutate.config.ts', '--bail=1', '--reporter=dot'], { cwd: sandbox!, stdio: 'ignore' })
+  if (run.signal !== null) process.exit(130)
+  return run.status !== 0
 }
 
 const strict = process.argv.includes('--strict')
