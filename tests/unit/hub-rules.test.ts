@@ -33,6 +33,20 @@ interface TabOptions {
   backend?: AttachRequest['settings']['backend']
 }
 
+/**
+ * A reconnect hook that answers its first ask (the first connect) at once with no calls, and every later ask
+ * only when the test calls `answer`.
+ */
+function answersFirstThenWaits() {
+  let answer: (calls: unknown[]) => void = () => {}
+  let asked = 0
+  const recover = () => {
+    asked += 1
+    return asked === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
+  }
+  return { recover, answer: (calls: unknown[]) => answer(calls) }
+}
+
 function setup() {
   const clock = createFakeClock()
   const factory = socketFactory()
@@ -70,6 +84,20 @@ function setup() {
     acceptSocket(factory.last())
   }
   return { hub, clock, factory, tab, reconnect, lines }
+}
+
+/** Tabs `a` and `b` of one profile, with call 7 accepted in `holder` and confirmed by the backend. */
+async function inCallIn(holder: 'a' | 'b') {
+  const world = setup()
+  const a = world.tab('a')
+  const b = world.tab('b')
+  const socket = world.factory.last()
+  acceptSocket(socket)
+  socket.receive(invite(7))
+  const answered = world.hub.accept(holder, 7)
+  socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
+  await answered
+  return { ...world, a, b, socket }
 }
 
 describe("the page's reconnect hook", () => {
@@ -130,14 +158,8 @@ describe("the page's reconnect hook", () => {
 
   it('a hook that does not answer within the pong timeout ends nothing, and its late answer is ignored', async () => {
     const { clock, factory, tab, reconnect } = setup()
-    let answer: (calls: unknown[]) => void = () => {}
-    let calls = 0
-    const a = tab('a', {
-      recover: () => {
-        calls += 1
-        return calls === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
-      },
-    })
+    const { recover, answer } = answersFirstThenWaits()
+    const a = tab('a', { recover })
     acceptSocket(factory.last())
     await flush()
     factory.last().receive(invite(1))
@@ -151,14 +173,8 @@ describe("the page's reconnect hook", () => {
 
   it('an answer that arrives after the socket dropped again is ignored', async () => {
     const { factory, tab, reconnect } = setup()
-    let answer: (calls: unknown[]) => void = () => {}
-    let calls = 0
-    const a = tab('a', {
-      recover: () => {
-        calls += 1
-        return calls === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
-      },
-    })
+    const { recover, answer } = answersFirstThenWaits()
+    const a = tab('a', { recover })
     acceptSocket(factory.last())
     await flush()
     factory.last().receive(invite(1))
@@ -202,14 +218,8 @@ describe("the page's reconnect hook, once more", () => {
 
   it('keeps a call the backend re-sent on reconnect though the hook did not return it', async () => {
     const { clock, factory, tab } = setup()
-    let answer: (calls: unknown[]) => void = () => {}
-    let asked = 0
-    const a = tab('a', {
-      recover: () => {
-        asked += 1
-        return asked === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
-      },
-    })
+    const { recover, answer } = answersFirstThenWaits()
+    const a = tab('a', { recover })
     acceptSocket(factory.last())
     await flush()
     factory.last().receive(invite(1))
@@ -227,14 +237,8 @@ describe("the page's reconnect hook, once more", () => {
 
   it('leaves no timer behind once it answered', async () => {
     const { clock, factory, tab, reconnect } = setup()
-    let answer: (calls: unknown[]) => void = () => {}
-    let asked = 0
-    tab('a', {
-      recover: () => {
-        asked += 1
-        return asked === 1 ? Promise.resolve([]) : new Promise<unknown[]>((resolve) => (answer = resolve))
-      },
-    })
+    const { recover, answer } = answersFirstThenWaits()
+    tab('a', { recover })
     acceptSocket(factory.last())
     await flush()
     reconnect()
@@ -368,14 +372,7 @@ describe('who hears about the ringer', () => {
 
 describe('sign-out with a call in progress', () => {
   it('tells the backend the call ended because the profile signed out', async () => {
-    const { hub, factory, tab } = setup()
-    const a = tab('a')
-    const socket = factory.last()
-    acceptSocket(socket)
-    socket.receive(invite(7))
-    const answered = hub.accept('a', 7)
-    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
-    await answered
+    const { hub, a, socket } = await inCallIn('a')
     hub.identify('a', { type: 'signed-out' })
     expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'signed_out' })
     expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'signed_out' }])
@@ -402,15 +399,7 @@ describe('ids kept as sent', () => {
 
 describe('a role switch with a call in progress', () => {
   it('tells the backend the call ended because the profile changed, and only that tab hears it end', async () => {
-    const { hub, factory, tab } = setup()
-    const a = tab('a')
-    const b = tab('b')
-    const socket = factory.last()
-    acceptSocket(socket)
-    socket.receive(invite(7))
-    const answered = hub.accept('a', 7)
-    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
-    await answered
+    const { hub, a, b, socket } = await inCallIn('a')
     hub.identify('a', { type: 'profile', profile: { id: 1, type: 'Student' }, token: 'tok-student', url: 'ws://hub.test/ws/1/Student' })
     expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'profile_changed' })
     expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'profile_changed' }])
@@ -419,19 +408,6 @@ describe('a role switch with a call in progress', () => {
 })
 
 describe('sign-out and hand-over with a call in progress in another tab', () => {
-  async function inCallIn(holder: 'a' | 'b') {
-    const world = setup()
-    const a = world.tab('a')
-    const b = world.tab('b')
-    const socket = world.factory.last()
-    acceptSocket(socket)
-    socket.receive(invite(7))
-    const answered = world.hub.accept(holder, 7)
-    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 7 })
-    await answered
-    return { ...world, a, b, socket }
-  }
-
   it('a sign-out in one tab ends the call another tab holds, and the backend hears why', async () => {
     const { hub, b, socket } = await inCallIn('b')
     hub.identify('a', { type: 'signed-out' })

@@ -58,6 +58,16 @@ function fakeHost(options: { hostLock?: string | null } = {}) {
   return { connect, connections, answerAttach }
 }
 
+/** Counts the pings a host connection answers (as the same host, still attaching the tab). */
+function countPings(connection: ReturnType<typeof fakeHost>['connections'][number]): () => number {
+  let pings = 0
+  connection.calls.ping = async () => {
+    pings += 1
+    return ok({ hostId: 'host-1', attached: true })
+  }
+  return () => pings
+}
+
 function deferred<T>() {
   let resolve!: (value: T) => void
   const promise = new Promise<T>((done) => (resolve = done))
@@ -407,14 +417,10 @@ describe("the link's rules", () => {
 
   it('with Web Locks but a host that holds none, pings it', async () => {
     const { clock, host } = await attached({ locks: createFakeLocks(), hostLock: null })
-    let pings = 0
-    host.connections[0]!.calls.ping = async () => {
-      pings += 1
-      return ok({ hostId: 'host-1', attached: true })
-    }
+    const pings = countPings(host.connections[0]!)
     clock.advance(TAB_PING_INTERVAL)
     await flush()
-    expect(pings).toBe(1)
+    expect(pings()).toBe(1)
   })
 
   it("a ping answered by another host (a restart that kept the port) is a lost host", async () => {
@@ -599,14 +605,10 @@ describe("the link's moves", () => {
 
   it('without Web Locks, pings even a host that names a lock', async () => {
     const { clock, host } = await attached({ hostLock: 'callhub:host:w' })
-    let pings = 0
-    host.connections[0]!.calls.ping = async () => {
-      pings += 1
-      return ok({ hostId: 'host-1', attached: true })
-    }
+    const pings = countPings(host.connections[0]!)
     clock.advance(TAB_PING_INTERVAL)
     await flush()
-    expect(pings).toBe(1)
+    expect(pings()).toBe(1)
   })
 
   it('a call whose link the page closes as it attaches reaches no host', async () => {
