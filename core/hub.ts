@@ -267,9 +267,13 @@ export function createHub(deps: HubDeps): Hub {
       onState: (state) => {
         const isOpen = state.type === 'open'
         if (isOpen && !wasOpen) connected(session)
-        if (!isOpen && wasOpen) for (const call of session.calls.values()) call.confirmed = false
         wasOpen = isOpen
-        if (!isOpen) failAnswers(session, () => new HubNotConnectedError(`[callhub] the connection dropped (${state.type}) before the backend confirmed the answer; the call may still ring`))
+        if (!isOpen) {
+          // Only the socket the backend accepts next says which calls still ring (one it never accepted says
+          // nothing), and an answer waits on the socket it was written to.
+          for (const call of session.calls.values()) call.confirmed = false
+          failAnswers(session, () => new HubNotConnectedError(`[callhub] the connection dropped (${state.type}) before the backend confirmed the answer; the call may still ring`))
+        }
         broadcastStatus(session)
       },
       log: (line) => log(`${key}: ${line}`),
@@ -330,7 +334,7 @@ export function createHub(deps: HubDeps): Hub {
   function closeSession(session: Session, why: string, reason: SettleReason | null): void {
     if (session.linger !== null) clock.clearTimeout(session.linger)
     if (reason !== null) for (const key of [...session.calls.keys()]) settle(session, key, reason, null)
-    if (reason === 'signed-out') for (const key of [...session.inCalls.keys()]) hangUp(session, key, leaveReasons['signed-out'])
+    if (reason === 'signed-out') for (const key of [...session.inCalls.keys()]) logIfUntold(session, key, hangUp(session, key, leaveReasons['signed-out']))
     failAnswers(session, () => new CallNotRingingError(`[callhub] the profile's session closed (${why})`))
     for (const call of session.calls.values()) clock.clearTimeout(call.expiry)
     session.calls.clear()
@@ -426,8 +430,17 @@ export function createHub(deps: HubDeps): Hub {
     const call = session.inCalls.get(key)
     if (call === undefined) return Promise.resolve()
     endInCall(session, key, reason)
-    const frame: HubFrame = { type: 'call_ended', call_log_id: call.callLogId, reason }
+    return sendEnded(session, call.callLogId, reason)
+  }
+
+  function sendEnded(session: Session, callLogId: CallLogId, reason: string): Promise<void> {
+    const frame: HubFrame = { type: 'call_ended', call_log_id: callLogId, reason }
     return session.connection.send(JSON.stringify(frame))
+  }
+
+  /** An end the hub sends on its own (a tab left or signed out): nobody waits on it, so a failure is logged. */
+  function logIfUntold(session: Session, key: string, sending: Promise<void>): void {
+    sending.catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
   }
 
   /** Message frames go, in order, only to the tabs that listen for them. */
@@ -454,8 +467,7 @@ export function createHub(deps: HubDeps): Hub {
           // The tab that accepted left before the backend confirmed: no tab holds the call, so it ends as the
           // calls of a tab that leaves do, and the other party does not wait on it.
           log(`${session.key}: the tab that accepted call ${key} left before the backend confirmed: ending the call`)
-          const ended: HubFrame = { type: 'call_ended', call_log_id: invitation.callLogId, reason: leaveReasons.gone }
-          session.connection.send(JSON.stringify(ended)).catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
+          logIfUntold(session, key, sendEnded(session, invitation.callLogId, leaveReasons.gone))
         }
       }
       answering.resolve(invitation)
@@ -577,7 +589,7 @@ export function createHub(deps: HubDeps): Hub {
       for (const [key, call] of [...session.inCalls]) {
         if (call.tabId !== tab.handle.id) continue
         log(`${session.key}: the tab holding call ${key} left (${why}): ending the call`)
-        hangUp(session, key, leaveReasons[why]).catch((error: unknown) => log(`${session.key}: could not tell the backend call ${key} ended: ${String(error)}`))
+        logIfUntold(session, key, hangUp(session, key, leaveReasons[why]))
       }
     }
     if (why === 'signed-out') {

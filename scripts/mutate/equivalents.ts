@@ -140,12 +140,12 @@ export const equivalents: Equivalent[] = [
     why: "any other value's `.frame` is undefined (null is checked next), so the frame check refuses it the same",
   },
   {
-    file: 'core/hub.ts', mutator: 'BooleanLiteral', code: 'let wasOpen = false', replacement: 'true',
-    why: 'the connection reports `connecting` as it is created, before any call rings: that report clears the flag and un-confirms no call',
+    file: 'core/hub.ts', mutator: 'BooleanLiteral', code: 'anyVisible: false, inCalls: new Map()', replacement: 'true',
+    why: "a session's first election runs with no tab (a handed-over call rings before its tab joins) or with its first tab as `also`, which hears its state regardless: either way it then holds the truth",
   },
   {
-    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: 'if (!isOpen) failAnswers(session', replacement: 'true',
-    why: 'an answer is written only on an open connection, and `open` is reported once per socket: when it is, no answer waits',
+    file: 'core/hub.ts', mutator: 'BooleanLiteral', code: 'let wasOpen = false', replacement: 'true',
+    why: 'the connection reports `connecting` as it is created, before any call rings: that report clears the flag and un-confirms no call',
   },
   {
     file: 'core/hub.ts', mutator: 'StringLiteral', code: "endingFrames.has(frameType ?? '')",

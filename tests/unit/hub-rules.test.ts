@@ -377,6 +377,15 @@ describe('sign-out with a call in progress', () => {
     expect(socket.frames()).toContainEqual({ type: 'call_ended', call_log_id: 7, reason: 'signed_out' })
     expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'signed_out' }])
   })
+
+  it.each(['a', 'b'] as const)('with the socket down, the end it could not send is logged, not thrown (the call in tab %s)', async (holder) => {
+    const { hub, socket, lines, ...tabs } = await inCallIn(holder)
+    socket.drop()
+    hub.identify('a', { type: 'signed-out' })
+    await flush()
+    expect(tabs[holder].of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'signed_out' }])
+    expect(lines.filter((line) => line.includes('could not tell the backend call 7 ended'))).toHaveLength(1)
+  })
 })
 
 describe('ids kept as sent', () => {

@@ -776,6 +776,27 @@ describe('no false ends', () => {
     expect(lines).toContain('Tutor:1: call 1 was not re-sent by the backend: it ended while the socket was down')
   })
 
+  it('a call re-sent on a socket the backend never accepted, and not re-sent on the next, has ended', () => {
+    const { clock, factory, tab, setRandom } = setup()
+    const a = tab('a')
+    accept(factory.last())
+    factory.last().receive(invite(1))
+    setRandom(0)
+    factory.last().drop()
+    clock.advance(1)
+    // The next socket hears call 1 again, but the backend never acknowledges its auth: it is given up.
+    const unaccepted = factory.last()
+    unaccepted.open()
+    unaccepted.receive(invite(1))
+    clock.advance(defaultSettings.pongTimeout)
+    clock.advance(defaultSettings.maxRetryDelay)
+    const next = factory.last()
+    expect(next).not.toBe(unaccepted)
+    next.open()
+    next.receive({ type: 'ack', of: 'auth' })
+    expect(a.settled()).toMatchObject([{ callLogId: 1, reason: 'ended' }])
+  })
+
   it('a backend that does not re-send leaves ringing calls ringing after a reconnect', () => {
     const { clock, factory, tab, setRandom } = setup()
     const a = tab('a', { settings: { backend: { resends: false } } })

@@ -1,5 +1,5 @@
 /** The tab's link to its host, driven with a fake host, fake locks and a fake clock. */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import {
   CallNotRingingError, HubClosedError, HubTimeoutError, HubWorkerLostError, TabNotAttachedError, toWire,
 } from '../../protocol/errors'
@@ -83,6 +83,7 @@ function setup(options: {
   connect?: (connect: Connector) => Connector
   /** Called with each new state, after it is recorded (a page reacting to it). */
   onState?: (state: LinkState) => void
+  log?: (line: string) => void
 } = {}) {
   const clock = createFakeClock()
   const host = fakeHost({ hostLock: options.hostLock })
@@ -101,6 +102,7 @@ function setup(options: {
     tabLockHeld: options.tabLockHeld ?? holdTabLock(locks, 'tab', () => {}).held,
     clock,
     random: () => 0.5,
+    log: options.log,
   })
   return { clock, host, link, states, events }
 }
@@ -624,6 +626,103 @@ describe("the link's moves", () => {
     world.host.answerAttach(0)
     await expect(waiting).rejects.toThrow(new HubWorkerLostError('[callhub] the host went away; try again'))
     expect(accepted).toBe(0)
+  })
+})
+
+/**
+ * A host can answer in the very moment the link moves on: its answer is already settled when the page closes
+ * the link, or its lock is granted while the link is losing it for another reason. Awaiting `oneTick()` after
+ * the fake host answers lets the answer settle the link's request (one microtask); the page then closes the link
+ * before the link reads that answer.
+ */
+describe('answers that meet the link moving on', () => {
+  const oneTick = () => Promise.resolve()
+
+  it('an attach answered as the page closes the link leaves it closed', async () => {
+    const { host, link, states } = setup()
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await oneTick()
+    link.close()
+    await flush()
+    expect(link.state.type).toBe('closed')
+    expect(states.map((state) => state.type)).toEqual(['attaching', 'closed'])
+  })
+
+  it('a ping answered as the page closes the link arms no further ping', async () => {
+    const { clock, host, link } = await attached()
+    const answer = deferred<Outcome<unknown>>()
+    let pings = 0
+    host.connections[0]!.calls.ping = () => {
+      pings += 1
+      return answer.promise
+    }
+    clock.advance(TAB_PING_INTERVAL)
+    await flush()
+    answer.resolve(ok({ hostId: 'host-1', attached: true }))
+    await oneTick()
+    link.close()
+    await flush()
+    clock.advance(TAB_PING_INTERVAL * 3)
+    await flush()
+    expect(pings).toBe(1)
+  })
+
+  it('a host lock granted as the link loses the host for another reason is one loss, not two', async () => {
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    // The host dies while the link is losing it because a request found the host forgot the tab: the link's
+    // own log line is the one moment between the two.
+    const { host, link } = await attached({
+      locks, hostLock: 'callhub:host:w', log: (line) => void (line.startsWith('lost the host') && locks.kill('worker')),
+    })
+    host.connections[0]!.calls.decline = async () => ({ ok: false, error: toWire(new TabNotAttachedError('[callhub] not attached')) })
+    await expect(link.call('decline', (calls) => calls.decline(1))).rejects.toBeInstanceOf(TabNotAttachedError)
+    await flush()
+    expect(locks.holder('callhub:host:w')).toBe(null)
+    expect(link.state).toMatchObject({ type: 'lost', attempt: 1, reason: 'the host no longer knows this tab' })
+  })
+
+  it("a link that moves on stops waiting for its old host's lock", async () => {
+    const locks = createFakeLocks()
+    holdHostLock(locks)
+    const { link } = await attached({ locks, hostLock: 'callhub:host:w' })
+    expect(locks.waiting('callhub:host:w')).toEqual(['tab'])
+    link.close()
+    await flush()
+    expect(locks.waiting('callhub:host:w')).toEqual([])
+  })
+
+  it('without a clock of its own, clears the real timers it no longer needs', async () => {
+    const armed = new Set<unknown>()
+    const cleared = new Set<unknown>()
+    const realSetTimeout = globalThis.setTimeout
+    const realClearTimeout = globalThis.clearTimeout
+    // Timers of 0 ms are the test's own flushes; the link's deadlines and pings are seconds long.
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: () => void, ms?: number) => {
+      const timer = realSetTimeout(callback, ms)
+      if ((ms ?? 0) > 0) armed.add(timer)
+      return timer
+    }) as typeof setTimeout)
+    vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+      cleared.add(timer)
+      realClearTimeout(timer)
+    })
+    onTestFinished(() => {
+      vi.restoreAllMocks()
+    })
+    const host = fakeHost()
+    const link = createLink({ connect: host.connect, attachRequest: () => request, onEvents: () => {}, onState: () => {}, locks: null, tabLockHeld: Promise.resolve() })
+    link.start()
+    await flush()
+    host.answerAttach(0)
+    await flush()
+    await link.call('accept', (calls) => calls.accept(1))
+    link.close()
+    await flush()
+    expect(armed.size).toBeGreaterThanOrEqual(3)
+    expect([...armed].filter((timer) => !cleared.has(timer))).toEqual([])
   })
 })
 
