@@ -79,8 +79,8 @@ export const equivalents: Equivalent[] = [
     why: "the first route is replaced before it is read as 'none': a request waits for the attach's place(), which sets it (or unplace() did, the tab having left), and every other reader asks only whether it is local or remote",
   })),
   {
-    file: 'core/host.ts', mutator: 'ConditionalExpression', code: "if (tab.route.type === 'local') hub.resync(tab.id)", replacement: 'true',
-    why: "a tab not routed here is not one of this hub's tabs, and hub.resync of a tab it does not hold does nothing",
+    file: 'core/host.ts', mutator: 'ArrayDeclaration', code: "else void onRoute(tab, 'resync', [])",
+    why: "the owner's resync of a relayed tab takes no arguments",
   },
   {
     file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length > MAX_FRAME_BYTES) return text.length', replacement: 'false',

@@ -1,7 +1,8 @@
 /**
  * A host's tabs, its own and other hosts' it serves: what an attach answers when its tab is gone before it is
- * placed, what a request answers when its tab has no route, how often a relayed attach is tried again, which
- * tabs' Web Locks a host waits for, and what it counts as waiting to be delivered.
+ * placed, what a request answers when its tab has no route, how often a relayed attach is tried again, what
+ * a relayed tab that fell behind at its own host is sent, which tabs' Web Locks a host waits for, and what it
+ * counts as waiting to be delivered.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
 import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
@@ -119,6 +120,62 @@ describe('a request', () => {
     expect(await attaching).toMatchObject({ ok: false, error: { name: 'HubTimeoutError' } })
     expect(await offline).toMatchObject({ ok: false, error: { name: 'TabNotAttachedError' } })
     expect(follower.sockets.sockets.map((socket) => socket.closedWith?.reason)).not.toContain('offline')
+  })
+})
+
+describe('a relayed tab', () => {
+  it('that fell far behind at its own host is sent a snapshot by the owner in place of the settles it missed', async () => {
+    const { startHost, openTab, locks } = world()
+    const owner = startHost('owner')
+    const follower = startHost('follower')
+    await openTab(owner.host, 'tab-1')
+    holdTabLock(locks, 'tab-2')
+    const batches: HubEvent[][] = []
+    let resume = () => {}
+    const stalled = new Promise<void>((resolve) => (resume = resolve))
+    let stalls = 0
+    const link: TabLink = {
+      // The first batch with calls in it is taken only when the test says: meanwhile the events pile up.
+      deliver: (batch) => {
+        batches.push(batch)
+        if (stalls > 0 || !batch.some((event) => event.type === 'invitation')) return Promise.resolve()
+        stalls += 1
+        return stalled
+      },
+      release: () => {},
+      recover: async () => [],
+    }
+    expect((await follower.host.connectTab().attach(request('tab-2'), link)).ok).toBe(true)
+    const socket = owner.sockets.last()
+    accept(socket)
+    const shown = () => {
+      const calls = new Set<number>()
+      for (const event of batches.flat()) {
+        if (event.type === 'snapshot') {
+          calls.clear()
+          for (const call of event.calls) calls.add(Number(call.callLogId))
+        } else if (event.type === 'invitation') calls.add(Number(event.invitation.callLogId))
+        else if (event.type === 'settled') calls.delete(Number(event.settled.callLogId))
+      }
+      return calls.size
+    }
+    // In turns of fewer state events than a tab may have waiting, so that the owner keeps up; its tab does not.
+    for (let id = 1; id <= 300; id += 1) socket.receive(invite(id))
+    await until(() => shown() === 300, 'the calls to reach the tab')
+    for (let id = 1; id <= 300; id += 1) socket.receive({ type: 'call_cancelled', call_log_id: id })
+    await until(() => follower.host.counters().queued >= 300, 'the cancels to wait for the tab')
+    for (const first of [1_001, 1_201]) {
+      const before = follower.host.counters().queued
+      for (let id = first; id < first + 200; id += 1) {
+        socket.receive(invite(id))
+        socket.receive({ type: 'call_cancelled', call_log_id: id })
+      }
+      // Past MAX_BACKLOG in the second turn: the follower drops what waited, the cancels with it.
+      await until(() => follower.host.counters().queued !== before, 'the calls to wait for the tab')
+    }
+    resume()
+    await until(() => shown() === 0, 'the tab to show no call')
+    expect(owner.host.counters().ringing).toBe(0)
   })
 })
 
