@@ -499,6 +499,7 @@ export function createHost(deps: HostDeps): Host {
       case 'setOnline': return hub.setOnline(first as boolean)
       case 'setPresence': return hub.setPresence(tabId, first as Parameters<Hub['setPresence']>[1])
       case 'detach': return hub.detach(tabId, first === 'identity' ? 'identity' : 'gone')
+      case 'resync': return hub.resync(tabId)
     }
   }
 
@@ -662,6 +663,8 @@ export function createHost(deps: HostDeps): Host {
             },
             resync: () => {
               if (tab.route.type === 'local') hub.resync(tab.id)
+              // The owner holds a relayed tab's state: its snapshot comes with the next events it posts.
+              else void onRoute(tab, 'resync', [])
             },
             onError: (error) => log(`could not deliver to tab ${request.tabId}: ${String(error)}`),
           }),

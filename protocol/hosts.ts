@@ -24,6 +24,8 @@ export const ownerLock = (profileKey: string) => `callhub:owner:${profileKey}`
 export type RelayedMethod =
   | 'identify' | 'accept' | 'decline' | 'send' | 'track' | 'sessionSend' | 'hangup' | 'configure' | 'dismissMissed'
   | 'setInterests' | 'setOnline' | 'setPresence' | 'detach'
+  /** A relayed tab fell far behind at its own host, which dropped its backlog: the owner sends it a snapshot. */
+  | 'resync'
 
 export type HostMessage = { v: number; from: string } & (
   /** A follower attaches one of its tabs to the owner of `key`; the answer comes as a `reply`. */

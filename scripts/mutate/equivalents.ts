@@ -62,6 +62,26 @@ export const equivalents: Equivalent[] = [
     file: 'core/host.ts', mutator: 'OptionalChaining', code: 'locks?.request(`callhub:tab:${remote.id}`',
     why: 'a remote tab comes only over a channel, and a host has a channel only with Web Locks',
   },
+  ...[{ mutator: 'ConditionalExpression', replacement: 'false' }, { mutator: 'OptionalChaining', replacement: 'roles.get(key).type' }].map(({ mutator, replacement }) => ({
+    file: 'core/host.ts', mutator, code: "if (roles.get(key)?.type !== 'owner') throw new HubWorkerLostError", replacement,
+    why: "a host hears its profile's owner channel only while it owns the socket: owning() opens the channel as the role becomes owner, released() and giveWay() close it in the same turn as the role goes, and a closed BroadcastChannel delivers nothing more",
+  })),
+  {
+    file: 'core/host.ts', mutator: 'BooleanLiteral', code: 'if (remote !== undefined) disposeRemote(remote, false)', replacement: 'true',
+    why: "the relayed detach let the tab go from the hub a few microtasks before: detaching it again finds nothing, as no attach runs in between (an attach is a task of its own: a channel or port message, then a lock grant)",
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (remotes.get(remote.id) !== remote) return', replacement: 'false',
+    why: "only a Web Lock granted before an older attach was let go reaches a remote tab no longer current: its tab is dead, and its newer attach is let go at once instead of when the lock passes on, with the same detach",
+  },
+  ...['ObjectLiteral', 'StringLiteral'].map((mutator) => ({
+    file: 'core/host.ts', mutator, code: "route: { type: 'none' },",
+    why: "the first route is replaced before it is read as 'none': a request waits for the attach's place(), which sets it (or unplace() did, the tab having left), and every other reader asks only whether it is local or remote",
+  })),
+  {
+    file: 'core/host.ts', mutator: 'ArrayDeclaration', code: "else void onRoute(tab, 'resync', [])",
+    why: "the owner's resync of a relayed tab takes no arguments",
+  },
   {
     file: 'protocol/wire.ts', mutator: 'ConditionalExpression', code: 'if (text.length > MAX_FRAME_BYTES) return text.length', replacement: 'false',
     why: 'a shortcut: text longer than the limit in UTF-16 units is longer in UTF-8 too, so counting it exactly decides the same',

@@ -189,7 +189,7 @@ export function createFakeLocks() {
       for (const lock of [...held.values()]) if (lock.owner === owner) lock.release()
     },
     holder: (name: string) => held.get(name)?.owner ?? null,
-    /** Who waits for a lock, in order (what `navigator.locks.query()` lists as pending). */
+    /** Who waits for `name`, in order (what `navigator.locks.query()` lists as pending). */
     waiting: (name: string) => (queues.get(name) ?? []).map((request) => request.owner),
   }
 }
