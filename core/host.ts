@@ -271,8 +271,9 @@ export function createHost(deps: HostDeps): Host {
         if (role !== null && roles.get(key) === role) {
           log(`${key}: another host took the socket over (this one looked unresponsive)`)
           handOver(key)
-        } else if (!(error instanceof Error && error.name === 'AbortError')) {
-          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst).
+        } else if (outdated === null && !(error instanceof Error && error.name === 'AbortError')) {
+          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst). A host
+          // that gave way owns nothing: its tabs were told to reload.
           log(`${key}: could not take the owner lock (${String(error)}): owning the socket anyway`)
           roles.set(key, owning(key, () => {}))
           decided(true)
@@ -313,8 +314,8 @@ export function createHost(deps: HostDeps): Host {
 
   /** This host's lock for `key` was just granted (it was waiting, or stole it): it owns the socket now. */
   function takeOver(key: string): void {
-    // Only a granted lock (or one that could not be taken, owned anyway) leads here: the role is `owner`.
-    if (outdated !== null) return
+    // Only a granted lock (or one that could not be taken, owned anyway) leads here, and neither while this
+    // host is outdated: the role is `owner`.
     log(`${key}: the owner went away; this host owns the socket now`)
     failPending(key, 'the host that owned the socket went away')
     post(announceChannel, { type: 'owner', key })

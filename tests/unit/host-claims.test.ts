@@ -5,7 +5,7 @@
  * fails, a host frozen or told to give way between two steps.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
+import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
 import { OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
@@ -135,6 +135,27 @@ describe('a host that gives way', () => {
     await until(() => w.locks.holder(ownerLock(key)) === 'next', 'the next host to take the lock')
     await w.tick(100)
     expect(older.logs.filter((line) => line.includes('took the socket over'))).toEqual([])
+    expect(older.sockets.sockets).toHaveLength(0)
+  })
+
+  it('and whose wait for an owner lock then fails neither owns the socket nor announces it', async () => {
+    const w = world()
+    await w.openTab(w.startHost('owner').host, 'tab-1')
+    let failWait!: (error: Error) => void
+    // A lock manager that fails the follower's wait (it ignores the abort that giving way sends it).
+    const locks: Locks = {
+      request: (name, options, callback) => name === ownerLock(key) && options.signal !== undefined
+        ? new Promise((_, reject) => (failWait = reject))
+        : w.locks.scope('older').request(name, options, callback),
+    }
+    const older = watchedHost(w, 'older', { locks })
+    const tab = await w.openTab(older.host, 'tab-2')
+    newerHostSpeaksTo('older')
+    await until(() => tab.status()?.type === 'closed', 'the host to give way')
+    failWait(new Error('lock manager gone'))
+    await w.tick(50)
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
+    expect(older.posted.filter(({ name }) => name === announceChannel)).toEqual([])
     expect(older.sockets.sockets).toHaveLength(0)
   })
 })
