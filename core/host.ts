@@ -87,8 +87,11 @@ export interface Host {
   counters(): { tabs: number; sessions: number; ringing: number; queued: number; owned: number; relayed: number }
 }
 
-/** Where a tab attached here is served: by this host's hub, by the owner of `key`, or nowhere (yet). */
-type Route = { type: 'none' } | { type: 'local' } | { type: 'remote'; key: string }
+/**
+ * Where a tab attached here is served: by this host's hub, by the owner of `key`, or nowhere (yet). Only a
+ * remote route has a key, so `route.key === key` alone says the tab is relayed to `key`'s owner.
+ */
+type Route = { type: 'none'; key?: never } | { type: 'local'; key?: never } | { type: 'remote'; key: string }
 
 interface LocalTab {
   id: string
@@ -225,7 +228,7 @@ export function createHost(deps: HostDeps): Host {
     // Requests sent to the previous owner will not be answered: fail them now, and attach the tabs anew.
     failPending(message.key, 'the host that owned the socket went away')
     for (const tab of locals.values()) {
-      if (tab.route.type === 'remote' && tab.route.key === message.key) void changeRoute(tab, () => place(tab))
+      if (tab.route.key === message.key) void changeRoute(tab, () => place(tab))
     }
   })
 
@@ -268,7 +271,7 @@ export function createHost(deps: HostDeps): Host {
         })
       })
       .catch((error: unknown) => {
-        if (role !== null && roles.get(key) === role) {
+        if (roles.get(key) === role) {
           log(`${key}: another host took the socket over (this one looked unresponsive)`)
           handOver(key)
         } else if (outdated === null && !(error instanceof Error && error.name === 'AbortError')) {
@@ -299,7 +302,7 @@ export function createHost(deps: HostDeps): Host {
         takeLock(key, { steal: true }, () => takeOver(key))
         return
       }
-      const relaying = [...locals.values()].some((tab) => tab.route.type === 'remote' && tab.route.key === key)
+      const relaying = [...locals.values()].some((tab) => tab.route.key === key)
       if (relaying) void relay(key, { type: 'ping' })
       else role.lastHeard = clock.now()
       role.watch = clock.setTimeout(check, OWNER_PING_INTERVAL)
@@ -320,7 +323,7 @@ export function createHost(deps: HostDeps): Host {
     failPending(key, 'the host that owned the socket went away')
     post(announceChannel, { type: 'owner', key })
     for (const tab of locals.values()) {
-      if (tab.route.type === 'remote' && tab.route.key === key) void changeRoute(tab, () => place(tab))
+      if (tab.route.key === key) void changeRoute(tab, () => place(tab))
     }
   }
 
