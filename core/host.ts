@@ -87,8 +87,11 @@ export interface Host {
   counters(): { tabs: number; sessions: number; ringing: number; queued: number; owned: number; relayed: number }
 }
 
-/** Where a tab attached here is served: by this host's hub, by the owner of `key`, or nowhere (yet). */
-type Route = { type: 'none' } | { type: 'local' } | { type: 'remote'; key: string }
+/**
+ * Where a tab attached here is served: by this host's hub, by the owner of `key`, or nowhere (yet). Only a
+ * remote route has a key, so `route.key === key` alone says the tab is relayed to `key`'s owner.
+ */
+type Route = { type: 'none'; key?: never } | { type: 'local'; key?: never } | { type: 'remote'; key: string }
 
 interface LocalTab {
   id: string
@@ -225,7 +228,7 @@ export function createHost(deps: HostDeps): Host {
     // Requests sent to the previous owner will not be answered: fail them now, and attach the tabs anew.
     failPending(message.key, 'the host that owned the socket went away')
     for (const tab of locals.values()) {
-      if (tab.route.type === 'remote' && tab.route.key === message.key) void changeRoute(tab, () => place(tab))
+      if (tab.route.key === message.key) void changeRoute(tab, () => place(tab))
     }
   })
 
@@ -268,11 +271,12 @@ export function createHost(deps: HostDeps): Host {
         })
       })
       .catch((error: unknown) => {
-        if (role !== null && roles.get(key) === role) {
+        if (roles.get(key) === role) {
           log(`${key}: another host took the socket over (this one looked unresponsive)`)
           handOver(key)
-        } else if (!(error instanceof Error && error.name === 'AbortError')) {
-          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst).
+        } else if (outdated === null && !(error instanceof Error && error.name === 'AbortError')) {
+          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst). A host
+          // that gave way owns nothing: its tabs were told to reload.
           log(`${key}: could not take the owner lock (${String(error)}): owning the socket anyway`)
           roles.set(key, owning(key, () => {}))
           decided(true)
@@ -298,7 +302,7 @@ export function createHost(deps: HostDeps): Host {
         takeLock(key, { steal: true }, () => takeOver(key))
         return
       }
-      const relaying = [...locals.values()].some((tab) => tab.route.type === 'remote' && tab.route.key === key)
+      const relaying = [...locals.values()].some((tab) => tab.route.key === key)
       if (relaying) void relay(key, { type: 'ping' })
       else role.lastHeard = clock.now()
       role.watch = clock.setTimeout(check, OWNER_PING_INTERVAL)
@@ -313,13 +317,13 @@ export function createHost(deps: HostDeps): Host {
 
   /** This host's lock for `key` was just granted (it was waiting, or stole it): it owns the socket now. */
   function takeOver(key: string): void {
-    // Only a granted lock (or one that could not be taken, owned anyway) leads here: the role is `owner`.
-    if (outdated !== null) return
+    // Only a granted lock (or one that could not be taken, owned anyway) leads here, and neither while this
+    // host is outdated: the role is `owner`.
     log(`${key}: the owner went away; this host owns the socket now`)
     failPending(key, 'the host that owned the socket went away')
     post(announceChannel, { type: 'owner', key })
     for (const tab of locals.values()) {
-      if (tab.route.type === 'remote' && tab.route.key === key) void changeRoute(tab, () => place(tab))
+      if (tab.route.key === key) void changeRoute(tab, () => place(tab))
     }
   }
 

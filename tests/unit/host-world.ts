@@ -6,7 +6,7 @@
 import { onTestFinished } from 'vitest'
 import type { AttachRequest, HubEvent, Presence, TabIdentity } from '../../protocol/port'
 import { createHost } from '../../core/host'
-import type { Host, TabApi } from '../../core/host'
+import type { Host, TabApi, TabLink } from '../../core/host'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
 import type { FakeSocket } from './fakes'
 
@@ -105,3 +105,17 @@ export function world() {
   return { clock, locks, startHost, openTab, openSockets, kill, tick, freeze }
 }
 
+
+/** What a tab asks when it attaches, with nothing set beyond its identity. */
+export function attachRequest(tabId: string, identity: TabIdentity = alice): AttachRequest {
+  return {
+    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
+    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
+  }
+}
+
+/** A tab's link that records what the host delivers to it. */
+export function recordingLink(events: HubEvent[] = []) {
+  const link: TabLink = { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] }
+  return { link, events }
+}

@@ -1,0 +1,213 @@
+/**
+ * How a host claims, holds and lets go of a profile's socket when two things happen at once: a lock granted
+ * after the host gave way, a watch outliving the role it watched, an owner's reply for a role already gone.
+ * The fakes set the moment: an owner lock's grant held until the test lets it through, a lock request the test
+ * fails, a host frozen or told to give way between two steps.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
+import { OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
+import type { HostDeps, Locks } from '../../core/host'
+import { channelScope, socketFactory } from './fakes'
+import { accept, aliceParent, attachRequest, recordingLink, until, world } from './host-world'
+
+type World = ReturnType<typeof world>
+
+const key = 'Tutor:1'
+
+/**
+ * A host on the world's clock and locks whose channels the test watches: the names it opened, one entry per
+ * channel object, and every message it posted.
+ */
+function watchedHost(w: World, id: string, deps: Partial<HostDeps> = {}) {
+  const sockets = socketFactory()
+  const channels = channelScope()
+  onTestFinished(channels.closeAll)
+  const logs: string[] = []
+  const opened: string[] = []
+  const posted: Array<{ name: string; message: Record<string, unknown> }> = []
+  const open = (name: string) => {
+    opened.push(name)
+    const channel = channels.open(name)
+    const post = channel.postMessage.bind(channel)
+    channel.postMessage = (message) => {
+      posted.push({ name, message: message as Record<string, unknown> })
+      post(message)
+    }
+    return channel
+  }
+  const host = createHost({
+    hostId: id, createSocket: sockets.createSocket, clock: w.clock, random: () => 0, log: (line) => void logs.push(line),
+    locks: w.locks.scope(id), channel: open, ...deps,
+  })
+  return { host, sockets, logs, opened, posted }
+}
+
+/** `owner`'s locks, but a grant of the profile's owner lock waits in flight until the test calls `letThrough`. */
+function heldOwnerGrant(w: World, owner: string) {
+  let letThrough!: () => void
+  const gate = new Promise<void>((resolve) => (letThrough = resolve))
+  let granted = false
+  const locks: Locks = {
+    request: (name, options, callback) => w.locks.scope(owner).request(name, options, name !== ownerLock(key) ? callback : async (lock) => {
+      granted = lock !== null
+      await gate
+      return callback(lock)
+    }),
+  }
+  return { locks, letThrough, granted: () => granted }
+}
+
+/** The tab holds its own Web Lock for its whole life, as the client does. */
+function holdTabLock(w: World, tabId: string): void {
+  void w.locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
+}
+
+/** A host of a newer protocol version speaks to `hostId`: it gives way. */
+function newerHostSpeaksTo(hostId: string): void {
+  const channels = channelScope()
+  onTestFinished(channels.closeAll)
+  channels.open(hostChannel(hostId)).postMessage({ v: 2, from: 'newer', type: 'reply', rid: 0, outcome: { ok: true, value: null } })
+}
+
+describe('a host relaying', () => {
+  it('opens the channel to an owner once, however many requests it sends there', async () => {
+    const w = world()
+    await w.openTab(w.startHost('owner').host, 'tab-1')
+    const follower = watchedHost(w, 'follower')
+    const tab = await w.openTab(follower.host, 'tab-2')
+    for (const linger of [1_000, 2_000, 3_000]) expect(await tab.api.configure({ linger })).toMatchObject({ ok: true })
+    expect(follower.opened.filter((name) => name === ownerChannel(key))).toEqual([ownerChannel(key)])
+  })
+
+  it('answers a tab that leaves the profile while its last other tab of it detaches', async () => {
+    const w = world()
+    await w.openTab(w.startHost('owner').host, 'tab-1')
+    const follower = w.startHost('follower')
+    const leaving = await w.openTab(follower.host, 'tab-2')
+    const moving = await w.openTab(follower.host, 'tab-3')
+    // Both go to the owner at once: its first answer lets the follower stop following, before the second comes.
+    expect(await leaving.api.detach()).toMatchObject({ ok: true })
+    let answer: unknown
+    void moving.api.identify(aliceParent).then((outcome) => (answer = outcome))
+    await until(() => answer !== undefined, 'the move to be answered')
+    expect(answer).toEqual({ ok: true, value: null })
+    expect(follower.host.counters()).toMatchObject({ owned: 1, relayed: 0 })
+  })
+})
+
+describe('a host that gives way', () => {
+  it('while the owner lock it claimed is on its way takes no socket when the grant comes', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'older')
+    const older = watchedHost(w, 'older', { locks: held.locks })
+    holdTabLock(w, 'tab-1')
+    const { link, events } = recordingLink()
+    void older.host.connectTab().attach(attachRequest('tab-1'), link)
+    await until(held.granted, 'the owner lock to be granted')
+    newerHostSpeaksTo('older')
+    await until(() => events.some((event) => event.type === 'status' && event.status.type === 'closed'), 'the host to give way')
+    held.letThrough()
+    await until(() => w.locks.holder(ownerLock(key)) === null, 'the owner lock to be let go')
+    expect(older.sockets.sockets).toHaveLength(0)
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
+  })
+
+  it("holding a profile's owner lock with no session hands no socket over when a follower steals the lock", async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'older')
+    const older = watchedHost(w, 'older', { locks: held.locks })
+    holdTabLock(w, 'tab-1')
+    void older.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
+    await until(held.granted, 'the owner lock to be granted')
+    // The tab dies while the grant is on its way: the host owns the profile, but no tab of it attached here.
+    w.locks.kill('tab-1')
+    await until(() => older.host.counters().tabs === 0, 'the tab to be let go')
+    held.letThrough()
+    await until(() => older.host.counters().owned === 1, 'the host to own the profile')
+    newerHostSpeaksTo('older')
+    await until(() => older.host.counters().owned === 0, 'the host to give way')
+    // A host of the profile finds the lock held by a host that answers nobody: it takes it.
+    const next = w.startHost('next')
+    const attaching = w.openTab(next.host, 'tab-2')
+    await w.tick(OWNER_SILENCE + OWNER_PING_INTERVAL * 2)
+    await attaching
+    await until(() => w.locks.holder(ownerLock(key)) === 'next', 'the next host to take the lock')
+    await w.tick(100)
+    expect(older.logs.filter((line) => line.includes('took the socket over'))).toEqual([])
+    expect(older.sockets.sockets).toHaveLength(0)
+  })
+
+  it('and whose wait for an owner lock then fails neither owns the socket nor announces it', async () => {
+    const w = world()
+    await w.openTab(w.startHost('owner').host, 'tab-1')
+    let failWait!: (error: Error) => void
+    // A lock manager that fails the follower's wait (it ignores the abort that giving way sends it).
+    const locks: Locks = {
+      request: (name, options, callback) => name === ownerLock(key) && options.signal !== undefined
+        ? new Promise((_, reject) => (failWait = reject))
+        : w.locks.scope('older').request(name, options, callback),
+    }
+    const older = watchedHost(w, 'older', { locks })
+    const tab = await w.openTab(older.host, 'tab-2')
+    newerHostSpeaksTo('older')
+    await until(() => tab.status()?.type === 'closed', 'the host to give way')
+    failWait(new Error('lock manager gone'))
+    await w.tick(50)
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
+    expect(older.posted.filter(({ name }) => name === announceChannel)).toEqual([])
+    expect(older.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('a follower', () => {
+  it('that took a socket over and handed it on does not take it back from the next owner while it answers', async () => {
+    const w = world()
+    const first = w.startHost('first')
+    const second = w.startHost('second')
+    const third = w.startHost('third')
+    await w.openTab(first.host, 'tab-1')
+    const secondTab = await w.openTab(second.host, 'tab-2')
+    const thirdTab = await w.openTab(third.host, 'tab-3')
+    w.kill(first)
+    w.locks.kill('tab-1')
+    await until(() => second.sockets.sockets.length === 1, 'the second host to take the socket over')
+    accept(second.sockets.last())
+    await until(() => thirdTab.status()?.type === 'open', 'the third host to follow the second')
+    second.host.suspend()
+    await until(() => third.sockets.sockets.length === 1, 'the third host to take the socket over')
+    accept(third.sockets.last())
+    await until(() => secondTab.status()?.type === 'open', 'the second host to follow the third')
+    await w.tick(OWNER_SILENCE * 3)
+    expect(w.locks.holder(ownerLock(key))).toBe('third')
+    expect(third.sockets.last().closedWith).toBeNull()
+    expect(second.sockets.sockets).toHaveLength(1)
+  })
+
+  it('whose last tab of a profile is on its way out does not take that socket from a silent owner, nor for a tab relayed elsewhere', async () => {
+    const w = world()
+    const owner = w.startHost('owner')
+    const parentOwner = w.startHost('parent-owner')
+    const follower = w.startHost('follower')
+    await w.openTab(owner.host, 'tab-1')
+    await w.openTab(parentOwner.host, 'tab-p', aliceParent)
+    const moving = await w.openTab(follower.host, 'tab-2')
+    // Relayed to the other profile's owner, which answers.
+    await w.openTab(follower.host, 'tab-3', aliceParent)
+    accept(owner.sockets.last())
+    w.freeze(owner)
+    let answer: unknown
+    void moving.api.identify(aliceParent).then((outcome) => (answer = outcome))
+    // Its detach at the silent owner waits RELAY_TIMEOUT; meanwhile no tab of the follower uses the socket.
+    await w.tick(OWNER_SILENCE * 3)
+    expect(follower.sockets.sockets).toEqual([])
+    expect(owner.sockets.sockets).toHaveLength(1)
+    expect(owner.sockets.last().closedWith).toBeNull()
+    await w.tick(RELAY_TIMEOUT)
+    await until(() => answer !== undefined, 'the move to be answered')
+    expect(answer).toEqual({ ok: true, value: null })
+    expect(follower.host.counters()).toMatchObject({ owned: 0, relayed: 2 })
+    expect(follower.sockets.sockets).toEqual([])
+    expect(owner.sockets.sockets).toHaveLength(1)
+  })
+})
