@@ -247,7 +247,8 @@ export function createHost(deps: HostDeps): Host {
     const ready = new Promise<'owner' | 'follower'>((done) => (resolve = done))
     roles.set(key, { type: 'claiming', ready })
     takeLock(key, { ifAvailable: true }, (granted) => {
-      if (!granted) follow(key)
+      // A host that gave way while it claimed follows nobody: its tab is told to reload (`place`).
+      if (!granted && outdated === null) follow(key)
       resolve(granted ? 'owner' : 'follower')
     })
     return ready
@@ -255,15 +256,14 @@ export function createHost(deps: HostDeps): Host {
 
   /**
    * Requests `key`'s owner lock and, once granted, holds it while this host owns the socket. `decided` hears
-   * whether it was granted (false: `ifAvailable` and someone holds it). A lock stolen from this host (it
-   * looked frozen to a follower) ends its ownership.
+   * whether it was granted (false: `ifAvailable` and someone holds it, or the host gave way before the grant
+   * came, and lets the lock go). A lock stolen from this host (it looked frozen to a follower) ends its ownership.
    */
   function takeLock(key: string, options: { ifAvailable?: boolean; steal?: boolean; signal?: AbortSignal }, decided: (granted: boolean) => void): void {
     let role: Role | null = null
     locks!
       .request(ownerLock(key), options, (lock) => {
-        if (lock === null) return decided(false)
-        if (outdated !== null) return
+        if (lock === null || outdated !== null) return decided(false)
         return new Promise<void>((release) => {
           role = owning(key, release)
           roles.set(key, role)
@@ -293,13 +293,17 @@ export function createHost(deps: HostDeps): Host {
   function follow(key: string): void {
     const role: Extract<Role, { type: 'follower' }> = { type: 'follower', waiting: new AbortController(), watch: null, lastHeard: clock.now() }
     roles.set(key, role)
-    takeLock(key, { signal: role.waiting.signal }, () => takeOver(key))
+    // Not granted: this host gave way before the grant came.
+    const takeOverIfGranted = (granted: boolean) => {
+      if (granted) takeOver(key)
+    }
+    takeLock(key, { signal: role.waiting.signal }, takeOverIfGranted)
     const check = () => {
       if (roles.get(key) !== role) return
       if (clock.now() - role.lastHeard > OWNER_SILENCE) {
         log(`${key}: the owner has not answered for ${OWNER_SILENCE} ms: taking the socket over`)
         role.waiting.abort()
-        takeLock(key, { steal: true }, () => takeOver(key))
+        takeLock(key, { steal: true }, takeOverIfGranted)
         return
       }
       const relaying = [...locals.values()].some((tab) => tab.route.key === key)
@@ -533,6 +537,8 @@ export function createHost(deps: HostDeps): Host {
     const request = { ...tab.request, calls: [...tab.shows.values()] }
     const role = key === null ? 'owner' : await claim(key)
     if (locals.get(tab.id) !== tab) return { ok: true, value: null }
+    // The host gave way while it claimed the socket.
+    if (outdated !== null) return place(tab)
     if (role === 'owner') {
       tab.route = { type: 'local' }
       hub.attach(handleOf(tab), request)

@@ -43,13 +43,16 @@ function watchedHost(w: World, id: string, deps: Partial<HostDeps> = {}) {
   return { host, sockets, logs, opened, posted }
 }
 
-/** `owner`'s locks, but a grant of the profile's owner lock waits in flight until the test calls `letThrough`. */
-function heldOwnerGrant(w: World, owner: string) {
+/**
+ * `owner`'s locks, but a grant of the profile's owner lock waits in flight until the test calls `letThrough`
+ * (only the grants of requests `holds` picks: by default, all).
+ */
+function heldOwnerGrant(w: World, owner: string, holds: (options: Parameters<Locks['request']>[1]) => boolean = () => true) {
   let letThrough!: () => void
   const gate = new Promise<void>((resolve) => (letThrough = resolve))
   let granted = false
   const locks: Locks = {
-    request: (name, options, callback) => w.locks.scope(owner).request(name, options, name !== ownerLock(key) ? callback : async (lock) => {
+    request: (name, options, callback) => w.locks.scope(owner).request(name, options, name !== ownerLock(key) || !holds(options) ? callback : async (lock) => {
       granted = lock !== null
       await gate
       return callback(lock)
@@ -156,6 +159,67 @@ describe('a host that gives way', () => {
     await w.tick(50)
     expect(older.host.counters()).toMatchObject({ owned: 0 })
     expect(older.posted.filter(({ name }) => name === announceChannel)).toEqual([])
+    expect(older.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('a tab attaching while its host gives way', () => {
+  it('is answered and told to reload once the owner lock it claimed comes, and its requests do not wait', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'older')
+    const older = watchedHost(w, 'older', { locks: held.locks })
+    holdTabLock(w, 'tab-1')
+    const { link, events } = recordingLink()
+    const tab = older.host.connectTab()
+    const attaching = tab.attach(attachRequest('tab-1'), link)
+    await until(held.granted, 'the owner lock to be granted')
+    newerHostSpeaksTo('older')
+    await until(() => older.logs.some((line) => line.includes('a newer version')), 'the host to give way')
+    held.letThrough()
+    expect(await attaching).toMatchObject({ ok: true })
+    expect(await tab.send('{"type":"chat"}')).toMatchObject({ ok: false, error: { name: 'HubWorkerLostError' } })
+    expect(events.filter((event) => event.type === 'status').at(-1)).toMatchObject({ status: { type: 'closed' } })
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
+  })
+
+  it('is answered when another host holds the lock, and its host follows nobody', async () => {
+    const w = world()
+    await w.openTab(w.startHost('owner').host, 'tab-1')
+    const held = heldOwnerGrant(w, 'older')
+    const older = watchedHost(w, 'older', { locks: held.locks })
+    holdTabLock(w, 'tab-2')
+    const tab = older.host.connectTab()
+    const attaching = tab.attach(attachRequest('tab-2'), recordingLink().link)
+    // The owner holds the lock: the claim is answered "not granted", and that answer is held on its way.
+    await until(() => !held.granted() && w.locks.holder(ownerLock(key)) === 'owner', 'the claim to be answered')
+    await w.tick(0)
+    newerHostSpeaksTo('older')
+    await until(() => older.logs.some((line) => line.includes('a newer version')), 'the host to give way')
+    held.letThrough()
+    expect(await attaching).toMatchObject({ ok: true })
+    await w.tick(OWNER_PING_INTERVAL * 2)
+    expect(w.locks.waiting(ownerLock(key))).toEqual([])
+    expect(older.posted.filter(({ name }) => name === ownerChannel(key))).toEqual([])
+  })
+})
+
+describe('a follower whose owner goes away as it gives way', () => {
+  it('does not take the socket when the owner lock is granted after it gave way', async () => {
+    const w = world()
+    const owner = w.startHost('owner')
+    await w.openTab(owner.host, 'tab-1')
+    // Only the follower's wait for the lock is held, not its first claim.
+    const held = heldOwnerGrant(w, 'older', (options) => options.signal !== undefined)
+    const older = watchedHost(w, 'older', { locks: held.locks })
+    const tab = await w.openTab(older.host, 'tab-2')
+    w.locks.kill('owner')
+    await until(held.granted, 'the owner lock to be granted to the follower')
+    newerHostSpeaksTo('older')
+    await until(() => tab.status()?.type === 'closed', 'the host to give way')
+    held.letThrough()
+    await w.tick(50)
+    expect(older.posted.filter(({ name }) => name === announceChannel)).toEqual([])
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
     expect(older.sockets.sockets).toHaveLength(0)
   })
 })
