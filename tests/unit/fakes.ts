@@ -189,6 +189,8 @@ export function createFakeLocks() {
       for (const lock of [...held.values()]) if (lock.owner === owner) lock.release()
     },
     holder: (name: string) => held.get(name)?.owner ?? null,
+    /** Who waits for `name`, in the order they would be granted it (what `navigator.locks.query()` lists as pending). */
+    waiting: (name: string) => (queues.get(name) ?? []).map((request) => request.owner),
   }
 }
 
