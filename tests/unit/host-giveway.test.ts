@@ -9,7 +9,7 @@ import { HANDOVER_AFTER, RELAY_TIMEOUT } from '../../core/host'
 import { OUTBOX_WAIT } from '../../core/limits'
 import { channelScope } from './fakes'
 import type { FakeSocket } from './fakes'
-import { accept, aliceParent, invite, until, world } from './host-world'
+import { accept, aliceParent, attachRequest, invite, until, world } from './host-world'
 
 const key = 'Tutor:1'
 
@@ -43,6 +43,24 @@ describe('an owner whose session of a profile closes', () => {
     await tick(HANDOVER_AFTER)
     expect(socket.closedWith).toBeNull()
     expect(other.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('an owner whose last own tab of a profile goes', () => {
+  it('as another tab of it attaches, and is found gone before it is placed, hands the socket over', async () => {
+    const { startHost, openTab, locks, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    await openTab(owner.host, 'tab-1')
+    await openTab(other.host, 'tab-2')
+    // In one turn: a page that closed as it attached (its lock is free already), and the owner's own tab dies.
+    const attaching = owner.host.connectTab().attach(attachRequest('tab-3'), { deliver: async () => {}, release: () => {}, recover: async () => [] })
+    locks.kill('tab-1')
+    expect(await attaching).toMatchObject({ ok: true })
+    expect(owner.host.counters().tabs).toBe(1)
+    await tick(HANDOVER_AFTER + 100)
+    expect(owner.sockets.last().closedWith).not.toBeNull()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
   })
 })
 
