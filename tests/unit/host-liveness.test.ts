@@ -4,10 +4,10 @@
  * the browser releases the tab's own lock; without them, the tab stops pinging.
  */
 import { describe, expect, it } from 'vitest'
-import type { AttachRequest, HubEvent } from '../../protocol/port'
+import type { HubEvent } from '../../protocol/port'
 import { TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
 import { createFakeClock, socketFactory } from './fakes'
-import { accept, alice, invite, until, world } from './host-world'
+import { accept, alice, attachRequest, invite, until, world } from './host-world'
 
 describe('a tab that dies without a word', () => {
   it('is let go once the browser releases its Web Lock: the others count one tab fewer, and the ringing moves to them', async () => {
@@ -47,13 +47,6 @@ describe('a tab that dies without a word', () => {
 })
 
 describe('without Web Locks', () => {
-  function request(tabId: string): AttachRequest {
-    return {
-      tabId, identity: alice, online: true, presence: { visible: true, focused: false }, settings: {},
-      interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
-    }
-  }
-
   it(`a tab silent for ${TAB_SILENCE_LIMIT / 1000} s is let go, and one that pings every ${TAB_PING_INTERVAL / 1000} s stays`, async () => {
     const clock = createFakeClock()
     const sockets = socketFactory()
@@ -63,8 +56,8 @@ describe('without Web Locks', () => {
     const link = { deliver: async (batch: HubEvent[]) => void events.push(...batch), release: () => {}, recover: async () => [] }
     const silent = host.connectTab(() => closed.push('silent'))
     const pinging = host.connectTab(() => closed.push('pinging'))
-    expect((await silent.attach(request('silent'), link)).ok).toBe(true)
-    expect((await pinging.attach(request('pinging'), link)).ok).toBe(true)
+    expect((await silent.attach(attachRequest('silent'), link)).ok).toBe(true)
+    expect((await pinging.attach(attachRequest('pinging'), link)).ok).toBe(true)
     accept(sockets.last())
     for (let waited = 0; waited <= TAB_SILENCE_LIMIT; waited += TAB_PING_INTERVAL) {
       expect(await pinging.ping()).toEqual({ ok: true, value: { hostId: 'worker', attached: true } })

@@ -4,23 +4,16 @@
  * stops waiting for it, and what a relayed request answers when the owner does not.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
+import type { HubEvent, TabIdentity } from '../../protocol/port'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, TAB_PING_INTERVAL, TAB_SILENCE_LIMIT, createHost } from '../../core/host'
 import type { Locks, TabLink } from '../../core/host'
 import { OUTBOX_WAIT } from '../../core/limits'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
-import { accept, alice, aliceParent, invite, until, world } from './host-world'
+import { accept, alice, aliceParent, attachRequest, invite, until, world } from './host-world'
 
 const key = 'Tutor:1'
 const aliceNewToken: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-new', url: 'ws://hub.test/ws/1/Tutor' }
-
-function request(tabId: string, identity = alice): AttachRequest {
-  return {
-    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
-  }
-}
 
 /** The tab holds its own Web Lock for its whole life, as the client does (the host takes it for gone once granted it). */
 function holdTabLock(locks: ReturnType<typeof createFakeLocks>, tabId: string): void {
@@ -66,7 +59,7 @@ describe('what attach answers', () => {
         return channels.open(name)
       },
     })
-    expect(await host.connectTab().attach(request('tab-1'), quietLink)).toEqual({ ok: true, value: { hostLock: null, hostId: 'worker' } })
+    expect(await host.connectTab().attach(attachRequest('tab-1'), quietLink)).toEqual({ ok: true, value: { hostLock: null, hostId: 'worker' } })
     expect(opened).toEqual([])
   })
 
@@ -77,7 +70,7 @@ describe('what attach answers', () => {
     for (const [index, sockets] of factories.entries()) {
       const host = createHost({ hostId: `h${index}`, createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: locks.scope(`h${index}`), channel: null })
       holdTabLock(locks, `t${index}`)
-      expect((await host.connectTab().attach(request(`t${index}`), quietLink)).ok).toBe(true)
+      expect((await host.connectTab().attach(attachRequest(`t${index}`), quietLink)).ok).toBe(true)
     }
     expect(factories.map((sockets) => sockets.sockets.length)).toEqual([1, 1])
   })
@@ -102,7 +95,7 @@ describe('what attach answers', () => {
     const follower = startHost('follower', undefined, (message) => message.type === 'attach')
     await openTab(owner.host, 'tab-1')
     let outcome: unknown
-    void follower.host.connectTab().attach(request('tab-2'), quietLink).then((answer) => (outcome = answer))
+    void follower.host.connectTab().attach(attachRequest('tab-2'), quietLink).then((answer) => (outcome = answer))
     await tick(RELAY_TIMEOUT - 100)
     expect(outcome).toBeUndefined()
     await tick(200)
@@ -148,8 +141,8 @@ describe('the connection to a tab', () => {
     holdTabLock(locks, 'tab-2')
     const closed: string[] = []
     const api = host.connectTab(() => closed.push('connection'))
-    expect((await api.attach(request('tab-1'), quietLink)).ok).toBe(true)
-    expect((await api.attach(request('tab-2'), quietLink)).ok).toBe(true)
+    expect((await api.attach(attachRequest('tab-1'), quietLink)).ok).toBe(true)
+    expect((await api.attach(attachRequest('tab-2'), quietLink)).ok).toBe(true)
     expect(closed).toEqual([])
     expect(host.counters().tabs).toBe(1)
     expect(await api.ping()).toMatchObject({ value: { attached: true } })
@@ -168,7 +161,7 @@ describe('the connection to a tab', () => {
     const clock = createFakeClock()
     const host = createHost({ hostId: 'worker', createSocket: socketFactory().createSocket, clock, random: () => 0, log: () => {}, locks: null, channel: null })
     const closed: string[] = []
-    expect((await host.connectTab(() => closed.push('tab-1')).attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect((await host.connectTab(() => closed.push('tab-1')).attach(attachRequest('tab-1'), quietLink)).ok).toBe(true)
     // The sweep runs every TAB_PING_INTERVAL, so it looks exactly TAB_SILENCE_LIMIT after the attach.
     clock.advance(TAB_SILENCE_LIMIT)
     expect(closed).toEqual([])
@@ -181,7 +174,7 @@ describe('the connection to a tab', () => {
     const { host, sockets } = startHost('worker')
     holdTabLock(locks, 'tab-1')
     const stuck: TabLink = { deliver: () => new Promise(() => {}), release: () => {}, recover: async () => [] }
-    expect((await host.connectTab().attach(request('tab-1'), stuck)).ok).toBe(true)
+    expect((await host.connectTab().attach(attachRequest('tab-1'), stuck)).ok).toBe(true)
     accept(sockets.last())
     sockets.last().receive(invite(1))
     await until(() => host.counters().queued > 0, 'events to wait for the tab')
@@ -635,7 +628,7 @@ describe('a tab attached here', () => {
       offer: null, expiresAt: null,
     }
     const link: TabLink = { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] }
-    expect((await host.connectTab().attach({ ...request('tab-1'), calls: [call] }, link)).ok).toBe(true)
+    expect((await host.connectTab().attach({ ...attachRequest('tab-1'), calls: [call] }, link)).ok).toBe(true)
     await until(() => events.some((event) => event.type === 'snapshot'), 'the snapshot')
     expect(events.find((event) => event.type === 'snapshot')).toMatchObject({ calls: [{ callLogId: 3 }] })
   })
@@ -649,7 +642,7 @@ describe('a tab attached here', () => {
       recovered += 1
       return []
     } }
-    const hooked = { ...request('tab-1'), interests: { messages: false, debug: false, recover: true } }
+    const hooked = { ...attachRequest('tab-1'), interests: { messages: false, debug: false, recover: true } }
     expect((await host.connectTab().attach(hooked, link)).ok).toBe(true)
     accept(sockets.last())
     await until(() => recovered === 1, 'the hook to run')
@@ -660,7 +653,7 @@ describe('a tab attached here', () => {
     const { host, logs } = startHost('worker')
     holdTabLock(locks, 'tab-1')
     const link: TabLink = { deliver: () => Promise.reject(new Error('port closed')), release: () => {}, recover: async () => [] }
-    expect((await host.connectTab().attach(request('tab-1'), link)).ok).toBe(true)
+    expect((await host.connectTab().attach(attachRequest('tab-1'), link)).ok).toBe(true)
     await until(() => logs.some((line) => line === 'could not deliver to tab tab-1: Error: port closed'), 'the log line')
   })
 
@@ -679,7 +672,7 @@ describe('a tab attached here', () => {
       release: () => {},
       recover: async () => [],
     }
-    expect((await host.connectTab().attach(request('tab-1'), link)).ok).toBe(true)
+    expect((await host.connectTab().attach(attachRequest('tab-1'), link)).ok).toBe(true)
     accept(sockets.last())
     for (let id = 1; id <= 1_100; id += 1) {
       sockets.last().receive(invite(id))
@@ -763,7 +756,7 @@ describe('ownership changes', () => {
     const follower = startHost('follower', undefined, (message) => message.type === 'attach' && (lost += 1) === 1)
     await openTab(owner.host, 'tab-1')
     holdTabLock(locks, 'tab-2')
-    const attaching = follower.host.connectTab().attach(request('tab-2'), quietLink)
+    const attaching = follower.host.connectTab().attach(attachRequest('tab-2'), quietLink)
     await until(() => lost === 1, 'the first attach to be sent')
     probe().post(announceChannel, { v: 1, type: 'owner', key })
     expect(await attaching).toMatchObject({ ok: true })
@@ -816,7 +809,7 @@ describe('when locks fail', () => {
     onTestFinished(channels.closeAll)
     const host = createHost({ hostId: 'worker', createSocket: sockets.createSocket, clock: createFakeClock(), random: () => 0, log: (line) => void logs.push(line), locks, channel: channels.open })
     holdTabLock(fake, 'tab-1')
-    expect((await host.connectTab().attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect((await host.connectTab().attach(attachRequest('tab-1'), quietLink)).ok).toBe(true)
     expect(sockets.sockets).toHaveLength(1)
     expect(host.counters()).toMatchObject({ owned: 1, relayed: 0 })
     expect(logs).toContain(`${key}: could not take the owner lock (Error: lock manager gone): owning the socket anyway`)
@@ -849,12 +842,12 @@ describe('without Web Locks or channels', () => {
     const sockets = socketFactory()
     const host = createHost({ hostId: 'worker', createSocket: sockets.createSocket, clock, random: () => 0, log: () => {}, locks: null, channel: null })
     const api = host.connectTab()
-    expect((await api.attach(request('tab-1'), quietLink)).ok).toBe(true)
+    expect((await api.attach(attachRequest('tab-1'), quietLink)).ok).toBe(true)
     expect(await api.detach()).toMatchObject({ ok: true })
     clock.advance(HANDOVER_AFTER + 100)
     expect(sockets.last().closedWith).not.toBeNull()
     expect(host.counters()).toMatchObject({ owned: 0, sessions: 0 })
-    expect((await host.connectTab().attach(request('tab-2'), quietLink)).ok).toBe(true)
+    expect((await host.connectTab().attach(attachRequest('tab-2'), quietLink)).ok).toBe(true)
     expect(host.counters()).toMatchObject({ owned: 1, sessions: 1 })
     expect(sockets.sockets).toHaveLength(2)
   })
@@ -932,7 +925,7 @@ describe('a tab found gone', () => {
   it('before it is placed (its own lock was free: the tab had died) is not served, and opens no socket', async () => {
     const { startHost } = world()
     const { host, sockets } = startHost('worker')
-    await host.connectTab().attach(request('tab-1'), quietLink)
+    await host.connectTab().attach(attachRequest('tab-1'), quietLink)
     expect(host.counters()).toMatchObject({ tabs: 0, owned: 0 })
     expect(sockets.sockets).toHaveLength(0)
   })

@@ -5,21 +5,14 @@
  * counts as waiting to be delivered.
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { AttachRequest, HubEvent, TabIdentity } from '../../protocol/port'
+import type { HubEvent } from '../../protocol/port'
 import { announceChannel } from '../../protocol/hosts'
 import { RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { Locks, TabLink } from '../../core/host'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
-import { accept, alice, aliceParent, invite, until, world } from './host-world'
+import { accept, aliceParent, attachRequest, invite, until, world } from './host-world'
 
 const key = 'Tutor:1'
-
-function request(tabId: string, identity: TabIdentity = alice): AttachRequest {
-  return {
-    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
-  }
-}
 
 const quietLink: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => [] }
 
@@ -52,7 +45,7 @@ describe('an attach', () => {
   it('of a tab found gone before it was placed (its own lock was free) is answered as any other', async () => {
     const { startHost } = world()
     const { host } = startHost('worker')
-    expect(await host.connectTab().attach(request('tab-1'), quietLink)).toEqual({ ok: true, value: { hostLock: 'callhub:host:worker', hostId: 'worker' } })
+    expect(await host.connectTab().attach(attachRequest('tab-1'), quietLink)).toEqual({ ok: true, value: { hostLock: 'callhub:host:worker', hostId: 'worker' } })
     expect(host.counters().tabs).toBe(0)
   })
 
@@ -76,7 +69,7 @@ describe('an attach', () => {
     const host = createHost({ hostId: 'worker', createSocket: sockets.createSocket, clock: createFakeClock(), random: () => 0, log: () => {}, locks, channel: channels.open })
     holdTabLock(fake, 'tab-1')
     const api = host.connectTab()
-    const attaching = api.attach(request('tab-1'), quietLink)
+    const attaching = api.attach(attachRequest('tab-1'), quietLink)
     await until(() => claimed, 'the host to claim the socket')
     api.disconnect()
     grant()
@@ -92,7 +85,7 @@ describe('an attach', () => {
     await openTab(owner.host, 'tab-1')
     holdTabLock(locks, 'tab-2')
     let outcome: unknown
-    void follower.host.connectTab().attach(request('tab-2'), quietLink).then((answer) => (outcome = answer))
+    void follower.host.connectTab().attach(attachRequest('tab-2'), quietLink).then((answer) => (outcome = answer))
     await until(() => follower.sent.attaches === 1, 'the attach')
     announce(key)
     await until(() => follower.sent.attaches === 2, 'the attach at the next owner')
@@ -112,7 +105,7 @@ describe('a request', () => {
     await openTab(follower.host, 'tab-3', aliceParent)
     holdTabLock(locks, 'tab-2')
     const api = follower.host.connectTab()
-    const attaching = api.attach(request('tab-2'), quietLink)
+    const attaching = api.attach(attachRequest('tab-2'), quietLink)
     await until(() => follower.sent.attaches === 1, 'the attach')
     const offline = api.setOnline(false)
     api.disconnect()
@@ -145,7 +138,7 @@ describe('a relayed tab', () => {
       release: () => {},
       recover: async () => [],
     }
-    expect((await follower.host.connectTab().attach(request('tab-2'), link)).ok).toBe(true)
+    expect((await follower.host.connectTab().attach(attachRequest('tab-2'), link)).ok).toBe(true)
     const socket = owner.sockets.last()
     accept(socket)
     const shown = () => {

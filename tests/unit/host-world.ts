@@ -14,6 +14,14 @@ export const alice: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tu
 export const aliceParent: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Parent' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Parent' }
 export const invite = (id: number) => ({ type: 'call_invitation', call_log_id: id, conversation_id: 5, from_name: 'Bob Bekele' })
 
+/** What a tab hands the host when it attaches, with nothing set beyond its identity. */
+export function attachRequest(tabId: string, identity: TabIdentity = alice): AttachRequest {
+  return {
+    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
+    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
+  }
+}
+
 export async function until(condition: () => boolean, what = 'a condition'): Promise<void> {
   const deadline = Date.now() + 3_000
   while (!condition()) {
@@ -105,14 +113,6 @@ export function world() {
   return { clock, locks, startHost, openTab, openSockets, kill, tick, freeze }
 }
 
-
-/** What a tab asks when it attaches, with nothing set beyond its identity. */
-export function attachRequest(tabId: string, identity: TabIdentity = alice): AttachRequest {
-  return {
-    tabId, identity, online: true, presence: { visible: true, focused: false }, settings: {},
-    interests: { messages: false, debug: false, recover: false }, calls: [], sessions: [],
-  }
-}
 
 /** A tab's link that records what the host delivers to it. */
 export function recordingLink(events: HubEvent[] = []) {
