@@ -334,7 +334,9 @@ export function createHost(deps: HostDeps): Host {
   /** The hub closed `key`'s session: let go of owning it. */
   function released(key: string): void {
     const role = roles.get(key)
-    if (role?.type !== 'owner') return
+    // Always the owner's role: the hub has sessions only of profiles this host owns (`servesOnly`), and the role
+    // goes here. Kept so that a broken promise cannot throw into the hub.
+    if (role === undefined || role.type !== 'owner') return
     if (role.handover !== null) clock.clearTimeout(role.handover)
     unlisten(ownerChannel(key))
     roles.delete(key)
@@ -398,11 +400,13 @@ export function createHost(deps: HostDeps): Host {
         role.waiting.abort()
         if (role.watch !== null) clock.clearTimeout(role.watch)
       }
-      if (role.type === 'owner') handOver(key)
+      // What it owns is closed for the next owner; a profile it follows or claims has no session here.
+      handOver(key)
     }
     roles.clear()
     for (const tab of locals.values()) {
-      if (tab.route.type === 'local') hub.detach(tab.id)
+      // Its signed-out tabs are still in the hub; a tab relayed elsewhere never was.
+      hub.detach(tab.id)
       tab.route = { type: 'none' }
       tab.delivery.push({ type: 'status', status: outdatedStatus(tab) })
     }
@@ -442,6 +446,7 @@ export function createHost(deps: HostDeps): Host {
     if (message.type === 'attach') {
       const outcome = await outcomeOf(() => {
         if (roles.get(key)?.type !== 'owner') throw new HubWorkerLostError(`[callhub] this host no longer owns ${key}'s socket`)
+        servesOnly(key, message.request.identity)
         attachRemote(message.from, message.request)
         return null
       })
@@ -449,6 +454,7 @@ export function createHost(deps: HostDeps): Host {
     } else if (message.type === 'call') {
       const outcome = await outcomeOf(() => {
         if (!remotes.has(message.tabId)) throw new TabNotAttachedError('[callhub] this tab is not attached to the owner: attach again')
+        if (message.method === 'identify') servesOnly(key, message.args[0] as TabIdentity)
         return callHub(message.tabId, message.method, message.args)
       })
       if (message.method === 'detach') {
@@ -457,6 +463,16 @@ export function createHost(deps: HostDeps): Host {
       }
       post(hostChannel(message.from), { type: 'reply', rid: message.rid, outcome })
     }
+  }
+
+  /**
+   * An owner serves, on `key`'s channel, only tabs of `key` (or signing out): a follower moves a tab to another
+   * profile by detaching it and attaching it where that profile's socket is, so this hub never opens a session
+   * it does not hold the lock for.
+   */
+  function servesOnly(key: string, identity: TabIdentity): void {
+    const wanted = keyOf(identity)
+    if (wanted !== null && wanted !== key) throw new TabNotAttachedError(`[callhub] ${key}'s owner does not serve ${wanted}: attach to its owner`)
   }
 
   function attachRemote(host: string, request: AttachRequest): void {

@@ -51,7 +51,8 @@ const detected = new Set(['Killed', 'Timeout'])
 const undetected = new Set(['Survived', 'NoCoverage'])
 
 function matches(equivalent: Equivalent, file: string, line: string, mutant: Mutant): boolean {
-  return equivalent.file === file && equivalent.mutator === mutant.mutatorName && line.includes(equivalent.code)
+  return equivalent.file === file && equivalent.mutator === mutant.mutatorName
+    && (equivalent.whole === true ? line.trim() === equivalent.code : line.includes(equivalent.code))
     && (equivalent.replacement === undefined || mutant.replacement === equivalent.replacement)
 }
 

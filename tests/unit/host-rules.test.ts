@@ -211,6 +211,31 @@ describe('host messages', () => {
     expect(sockets.last().closedWith).toBeNull()
   })
 
+  it("an owner serves on a profile's channel only that profile's tabs: another profile's attach, or a move to it, is refused and opens no socket", async () => {
+    const { startHost, openTab, locks } = world()
+    const { host, sockets } = startHost('worker')
+    await openTab(host, 'tab-1')
+    accept(sockets.last())
+    holdTabLock(locks, 'tab-2')
+    const { replies, post } = probe()
+    const answers = () => replies.filter((reply) => reply.type === 'reply')
+    post(ownerChannel(key), { v: 1, type: 'attach', key, rid: 1, request: attachRequest('tab-2', aliceParent) })
+    await until(() => answers().length === 1, 'the first answer')
+    post(ownerChannel(key), { v: 1, type: 'attach', key, rid: 2, request: attachRequest('tab-2') })
+    await until(() => answers().length === 2, 'the second answer')
+    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 3, tabId: 'tab-2', method: 'identify', args: [aliceParent] })
+    post(ownerChannel(key), { v: 1, type: 'call', key, rid: 4, tabId: 'tab-2', method: 'identify', args: [aliceNewToken] })
+    await until(() => answers().length === 4, 'the last answers')
+    expect(answers().map(({ rid, outcome }) => ({ rid, outcome }))).toMatchObject([
+      { rid: 1, outcome: { ok: false, error: { name: 'TabNotAttachedError', message: "[callhub] Tutor:1's owner does not serve Parent:1: attach to its owner" } } },
+      { rid: 2, outcome: { ok: true } },
+      { rid: 3, outcome: { ok: false, error: { name: 'TabNotAttachedError' } } },
+      { rid: 4, outcome: { ok: true } },
+    ])
+    expect(sockets.sockets).toHaveLength(1)
+    expect(host.counters()).toMatchObject({ tabs: 2 })
+  })
+
   it("events for a tab are handed to it only while it is relayed (not to a local tab, nor a stranger's)", async () => {
     const { startHost, openTab } = world()
     const owner = startHost('owner')
