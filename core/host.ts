@@ -329,6 +329,8 @@ export function createHost(deps: HostDeps): Host {
     for (const tab of locals.values()) {
       if (tab.route.key === key) void changeRoute(tab, () => place(tab))
     }
+    // Its last tab of the profile may have left as the lock came: then it lets the lock go again.
+    checkHandover(key)
   }
 
   /** The hub closed `key`'s session: let go of owning it. */
@@ -379,6 +381,10 @@ export function createHost(deps: HostDeps): Host {
       if ([...remotes.values()].some((remote) => remote.key === key)) {
         log(`${key}: no tab of this host uses the socket; handing it over`)
         handOver(key)
+      } else if (!hub.sessionKeys().includes(key)) {
+        // It took the lock for a tab that left meanwhile, and no session was ever opened: let the lock go.
+        log(`${key}: no tab uses this profile's socket here; letting the lock go`)
+        released(key)
       }
     }, HANDOVER_AFTER)
   }
@@ -552,7 +558,11 @@ export function createHost(deps: HostDeps): Host {
     // Calls this tab shows keep ringing at the hub it attaches to, until the backend says otherwise.
     const request = { ...tab.request, calls: [...tab.shows.values()] }
     const role = key === null ? 'owner' : await claim(key)
-    if (locals.get(tab.id) !== tab) return { ok: true, value: null }
+    if (locals.get(tab.id) !== tab) {
+      // It left while the socket was claimed for it: an owner with nobody to serve lets the lock go.
+      if (key !== null) checkHandover(key)
+      return { ok: true, value: null }
+    }
     // The host gave way while it claimed the socket.
     if (outdated !== null) return place(tab)
     if (role === 'owner') {

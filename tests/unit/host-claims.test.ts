@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
-import { OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
+import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
 import { accept, aliceParent, attachRequest, recordingLink, until, world } from './host-world'
@@ -200,6 +200,43 @@ describe('a tab attaching while its host gives way', () => {
     await w.tick(OWNER_PING_INTERVAL * 2)
     expect(w.locks.waiting(ownerLock(key))).toEqual([])
     expect(older.posted.filter(({ name }) => name === ownerChannel(key))).toEqual([])
+  })
+})
+
+describe('an owner lock with nobody to serve', () => {
+  it('taken for a tab that left while it was claimed is let go once the handover delay passes', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'host')
+    const host = watchedHost(w, 'host', { locks: held.locks })
+    holdTabLock(w, 'tab-1')
+    void host.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
+    await until(held.granted, 'the owner lock to be granted')
+    w.locks.kill('tab-1')
+    await until(() => host.host.counters().tabs === 0, 'the tab to be let go')
+    held.letThrough()
+    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    await w.tick(HANDOVER_AFTER - 100)
+    expect(w.locks.holder(ownerLock(key))).toBe('host')
+    await w.tick(200)
+    expect(w.locks.holder(ownerLock(key))).toBe(null)
+    expect(host.host.counters()).toMatchObject({ owned: 0 })
+    expect(host.logs).toContain(`${key}: no tab uses this profile's socket here; letting the lock go`)
+    expect(host.sockets.sockets).toHaveLength(0)
+  })
+
+  it("taken by a follower as its last tab's detach was on its way to the dying owner is let go too", async () => {
+    const w = world()
+    const owner = w.startHost('owner')
+    await w.openTab(owner.host, 'tab-1')
+    const follower = watchedHost(w, 'follower')
+    const leaving = await w.openTab(follower.host, 'tab-2')
+    void leaving.api.detach()
+    w.kill(owner)
+    await until(() => follower.host.counters().owned === 1, 'the follower to take the lock')
+    await w.tick(HANDOVER_AFTER + 100)
+    expect(w.locks.holder(ownerLock(key))).toBe(null)
+    expect(follower.host.counters()).toMatchObject({ owned: 0 })
+    expect(follower.sockets.sockets).toHaveLength(0)
   })
 })
 

@@ -459,8 +459,8 @@ describe('handing a socket over', () => {
     expect(other.sockets.sockets).toHaveLength(0)
   })
 
-  it('an owner whose relayed tabs all detached keeps its socket for the linger after its own go: nobody could take it', async () => {
-    const { startHost, openTab, tick } = world()
+  it('an owner whose relayed tabs all detached keeps its socket and its lock for the linger after its own go: nobody could take it', async () => {
+    const { startHost, openTab, tick, locks } = world()
     const owner = startHost('owner')
     const other = startHost('other')
     const own = await openTab(owner.host, 'tab-1')
@@ -471,6 +471,7 @@ describe('handing a socket over', () => {
     await own.api.detach()
     await tick(HANDOVER_AFTER + 200)
     expect(owner.sockets.last().closedWith).toBeNull()
+    expect(locks.holder(ownerLock(key))).toBe('owner')
   })
 
   it('a relayed tab that moves to another profile closes the old socket at once when it was the last tab on it', async () => {
