@@ -121,7 +121,6 @@ type Leave = 'gone' | 'identity' | 'signed-out' | 'again'
 const leaveReasons: Record<Exclude<Leave, 'again'>, string> = { gone: 'tab_closed', identity: 'profile_changed', 'signed-out': 'signed_out' }
 
 /** Frames that end the call in progress they name, after it hears them. */
-const endingFrames = new Set(['call_ended', 'call_cancelled', 'call_declined', 'call_taken'])
 
 export interface Hub {
   /** Registers a tab; its first event is a `snapshot`. */
@@ -387,11 +386,10 @@ export function createHub(deps: HubDeps): Hub {
     const call = session.inCalls.get(key)!
     const tab = tabs.get(call.tabId)
     tab?.handle.push({ type: 'call-frame', callLogId: call.callLogId, text: frame.text })
-    const frameType = frame.type === 'end' ? null : frame.frameType
-    if (frame.type === 'end' || endingFrames.has(frameType ?? '')) {
-      const detail = frame.type === 'end' ? frame.detail ?? frame.reason : reasonOf(frame.text) ?? frameType!
-      endInCall(session, key, detail)
-    }
+    // The parser makes `call_ended`, `call_cancelled` and `call_taken` end frames; a `call_declined` ends the
+    // call this tab placed.
+    if (frame.type === 'end') endInCall(session, key, frame.detail ?? frame.reason)
+    else if (frame.frameType === 'call_declined') endInCall(session, key, reasonOf(frame.text) ?? 'call_declined')
   }
 
   function keepUnheld(session: Session, key: string, frame: Extract<ServerFrame, { type: 'end' | 'message' }>): void {

@@ -170,28 +170,12 @@ export const equivalents: Equivalent[] = [
     why: 'the connection reports `connecting` as it is created, before any call rings: that report clears the flag and un-confirms no call',
   },
   {
-    file: 'core/hub.ts', mutator: 'StringLiteral', code: "endingFrames.has(frameType ?? '')",
-    why: 'frameType is null only for end frames, which the test before it lets through: the fallback is never read',
-  },
-  {
     file: 'core/hub.ts', mutator: 'ArrayDeclaration', code: 'inCalls: new Map(), unheld: [],',
     why: 'a stray first entry names no call, and is the one shifted out when the list passes 64: the same frames are kept',
   },
   {
     file: 'core/hub.ts', mutator: 'ConditionalExpression', code: "} else if ((frame.type === 'ack' || frame.type === 'nack') && (frame.of === 'call_accepted'", replacement: 'true',
     why: 'invitation and end frames were routed before, and a message frame has no `of`: only an ack or a nack can name an answer',
-  },
-  {
-    file: 'core/hub.ts', mutator: 'ConditionalExpression', code: "const frameType = frame.type === 'end' ? null : frame.frameType",
-    why: 'only a message frame reads its frame type: an end frame is told by `frame.type` first, and its detail comes from its own branch',
-  },
-  {
-    file: 'core/hub.ts', mutator: 'StringLiteral', code: "const frameType = frame.type === 'end' ? null : frame.frameType",
-    why: 'only a message frame reads its frame type: an end frame is told by `frame.type` first, and its detail comes from its own branch',
-  },
-  {
-    file: 'core/hub.ts', mutator: 'StringLiteral', code: "'call_declined', 'call_taken'])",
-    why: 'the parser makes call_taken (like call_ended and call_cancelled) an end frame; the set is asked only about message frames, whose type is never empty',
   },
   {
     file: 'core/hub.ts', mutator: 'OptionalChaining', code: 'tab?.handle.push({ type: \'call-frame\'',

@@ -488,6 +488,12 @@ describe('what a tab may send', () => {
     expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'b'.repeat(100) }])
   })
 
+  it('a decline without a reason ends the call with the reason call_declined', async () => {
+    const { socket, a } = await inCall()
+    socket.receive({ type: 'call_declined', call_log_id: 7 })
+    expect(a.of('call-ended')).toEqual([{ type: 'call-ended', callLogId: 7, reason: 'call_declined' }])
+  })
+
   it('a tab that is not attached, or has no profile, is refused by name', async () => {
     const { hub } = await inCall()
     await expect(hub.send('nobody', '{"type":"x"}')).rejects.toBeInstanceOf(TabNotAttachedError)
