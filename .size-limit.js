@@ -26,7 +26,9 @@ export default [
   {
     name: 'loaded only without a shared worker: the hub in the tab (dist/chunks/page-host-*.js)',
     path: 'dist/chunks/page-host-*.js',
-    limit: '12 kB',
+    // Raised from 12 kB for the fixes of issue 15's mutation round (an owner serves only its profile, lets a
+    // lock with nobody to serve go, settles a claim as it gives way; a relayed tab's resync): 12.03 kB.
+    limit: '12.3 kB',
     gzip: true,
     modifyEsbuildConfig: (config) => ({ ...config, ...quietImportMeta, external: ['./chunk-*'] }),
   },
