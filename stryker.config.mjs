@@ -22,9 +22,9 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  // The aim is 85 % (issue 15); `break` holds the overall score under its last measure (93.90 %), and
-  // scripts/mutate/check.ts holds each file to its own floor.
-  thresholds: { high: 90, low: 85, break: 93 },
+  // The aim is 85 % (issue 15); `break` holds the overall score under its last measure (Stryker's own 96.31 %),
+  // and scripts/mutate/check.ts holds each file to its own floor.
+  thresholds: { high: 90, low: 85, break: 96 },
   timeoutMS: 10_000,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',

@@ -13,6 +13,11 @@ export interface Equivalent {
   replacement?: string
   /** `code` is the whole line (trimmed): for a line that is also a piece of others. */
   whole?: boolean
+  /**
+   * The source the mutant replaces: for a half of `a || b` that Stryker reports at the same place, mutator and
+   * replacement as the whole condition.
+   */
+  original?: string
   why: string
 }
 
@@ -252,5 +257,10 @@ export const equivalents: Equivalent[] = [
   {
     file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (outdated !== null) return', whole: true, replacement: 'false',
     why: 'only a message on a channel gives way, and giving way closes every channel the host listens on; nothing listens again after it (a lock granted after it is let go, the fallback owns nothing once outdated), and a closed BroadcastChannel delivers nothing, queued messages included',
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'const stillUsed = [...locals.values()].some((tab) => ', replacement: 'true',
+    original: "tab.route.type === 'remote'",
+    why: "forget(): only a remote route has a key (`Route` types the others `key?: never`), so `tab.route.key === key` alone decides the same",
   },
 ]
