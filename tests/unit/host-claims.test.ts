@@ -9,7 +9,7 @@ import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../pro
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
-import { accept, aliceParent, attachRequest, recordingLink, until, world } from './host-world'
+import { accept, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
 
 type World = ReturnType<typeof world>
 
@@ -61,11 +61,6 @@ function heldOwnerGrant(w: World, owner: string, holds: (options: Parameters<Loc
   return { locks, letThrough, granted: () => granted }
 }
 
-/** The tab holds its own Web Lock for its whole life, as the client does. */
-function holdTabLock(w: World, tabId: string): void {
-  void w.locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
-}
-
 /** A host of a newer protocol version speaks to `hostId`: it gives way. */
 function newerHostSpeaksTo(hostId: string): void {
   const channels = channelScope()
@@ -104,7 +99,7 @@ describe('a host that gives way', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
-    holdTabLock(w, 'tab-1')
+    holdTabLock(w.locks, 'tab-1')
     const { link, events } = recordingLink()
     void older.host.connectTab().attach(attachRequest('tab-1'), link)
     await until(held.granted, 'the owner lock to be granted')
@@ -120,7 +115,7 @@ describe('a host that gives way', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
-    holdTabLock(w, 'tab-1')
+    holdTabLock(w.locks, 'tab-1')
     void older.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
     await until(held.granted, 'the owner lock to be granted')
     // The tab dies while the grant is on its way: the host owns the profile, but no tab of it attached here.
@@ -168,7 +163,7 @@ describe('a tab attaching while its host gives way', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
-    holdTabLock(w, 'tab-1')
+    holdTabLock(w.locks, 'tab-1')
     const { link, events } = recordingLink()
     const tab = older.host.connectTab()
     const attaching = tab.attach(attachRequest('tab-1'), link)
@@ -187,7 +182,7 @@ describe('a tab attaching while its host gives way', () => {
     await w.openTab(w.startHost('owner').host, 'tab-1')
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
-    holdTabLock(w, 'tab-2')
+    holdTabLock(w.locks, 'tab-2')
     const tab = older.host.connectTab()
     const attaching = tab.attach(attachRequest('tab-2'), recordingLink().link)
     // The owner holds the lock: the claim is answered "not granted", and that answer is held on its way.
@@ -208,7 +203,7 @@ describe('an owner lock with nobody to serve', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'host')
     const host = watchedHost(w, 'host', { locks: held.locks })
-    holdTabLock(w, 'tab-1')
+    holdTabLock(w.locks, 'tab-1')
     void host.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
     await until(held.granted, 'the owner lock to be granted')
     w.locks.kill('tab-1')

@@ -10,17 +10,10 @@ import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, TAB_
 import type { Locks, TabLink } from '../../core/host'
 import { OUTBOX_WAIT } from '../../core/limits'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
-import { accept, alice, aliceParent, attachRequest, invite, until, world } from './host-world'
+import { accept, alice, aliceParent, attachRequest, holdTabLock, invite, quietLink, until, world } from './host-world'
 
 const key = 'Tutor:1'
 const aliceNewToken: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-new', url: 'ws://hub.test/ws/1/Tutor' }
-
-/** The tab holds its own Web Lock for its whole life, as the client does (the host takes it for gone once granted it). */
-function holdTabLock(locks: ReturnType<typeof createFakeLocks>, tabId: string): void {
-  void locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
-}
-
-const quietLink: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => [] }
 
 /** A stranger on the host channels: posts what it likes, and hears the replies sent to host `probe`. */
 function probe() {

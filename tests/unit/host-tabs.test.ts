@@ -10,16 +10,9 @@ import { announceChannel } from '../../protocol/hosts'
 import { RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { Locks, TabLink } from '../../core/host'
 import { channelScope, createFakeClock, createFakeLocks, socketFactory } from './fakes'
-import { accept, aliceParent, attachRequest, invite, until, world } from './host-world'
+import { accept, aliceParent, attachRequest, holdTabLock, invite, quietLink, until, world } from './host-world'
 
 const key = 'Tutor:1'
-
-const quietLink: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => [] }
-
-/** The tab holds its own Web Lock for its whole life, as the client does. */
-function holdTabLock(locks: ReturnType<typeof createFakeLocks>, tabId: string): void {
-  void locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
-}
 
 /** Another host says it owns `profileKey`'s socket now. */
 function announce(profileKey: string): void {

@@ -114,6 +114,14 @@ export function world() {
 }
 
 
+/** The tab holds its own Web Lock for its whole life, as the client does (the host takes it for gone once granted it). */
+export function holdTabLock(locks: ReturnType<typeof createFakeLocks>, tabId: string): void {
+  void locks.scope(tabId).request(`callhub:tab:${tabId}`, {}, () => new Promise(() => {}))
+}
+
+/** A tab's link that delivers nowhere. */
+export const quietLink: TabLink = { deliver: async () => {}, release: () => {}, recover: async () => [] }
+
 /** A tab's link that records what the host delivers to it. */
 export function recordingLink(events: HubEvent[] = []) {
   const link: TabLink = { deliver: async (batch) => void events.push(...batch), release: () => {}, recover: async () => [] }
