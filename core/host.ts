@@ -153,8 +153,6 @@ export function createHost(deps: HostDeps): Host {
   const listeners = new Map<string, ChannelLike>()
   let nextRid = 0
   let outdated: string | null = null
-  /** Keys whose session is closing for another host to take over (their tabs follow the next owner). */
-  const handingOver = new Set<string>()
 
   const hub = createHub({ ...deps, onSessionClosed: (key) => released(key) })
 
@@ -333,23 +331,14 @@ export function createHost(deps: HostDeps): Host {
     checkHandover(key)
   }
 
-  /** The hub closed `key`'s session: let go of owning it. */
+  /** Lets go of owning `key`: its session closed, or it is handed over. A role other than the owner's stays. */
   function released(key: string): void {
     const role = roles.get(key)
-    // Always the owner's role: the hub has sessions only of profiles this host owns (`servesOnly`), and the role
-    // goes here. Kept so that a broken promise cannot throw into the hub.
-    if (role === undefined || role.type !== 'owner') return
+    if (role?.type !== 'owner') return
     if (role.handover !== null) clock.clearTimeout(role.handover)
     unlisten(ownerChannel(key))
     roles.delete(key)
     role.release()
-    if (!handingOver.has(key)) return
-    // Tabs of this host still on the profile (a suspended tab host's own) follow whoever takes it over.
-    for (const tab of locals.values()) {
-      if (tab.route.type !== 'local' || keyOf(tab.request.identity) !== key) continue
-      tab.route = { type: 'none' }
-      void changeRoute(tab, () => place(tab))
-    }
   }
 
   /** No tab of this host uses `key` any more: stop waiting for its lock. */
@@ -389,12 +378,21 @@ export function createHost(deps: HostDeps): Host {
     }, HANDOVER_AFTER)
   }
 
-  /** Closes `key`'s session at once, quietly, for a host waiting for its lock to take it over. */
+  /**
+   * Closes `key`'s session at once, quietly, and lets go of owning it, for a host waiting for its lock to take
+   * it over. An owner without a session (it claimed the profile for a tab that left) lets go all the same.
+   */
   function handOver(key: string): void {
     for (const remote of [...remotes.values()]) if (remote.key === key) disposeRemote(remote, false)
-    handingOver.add(key)
-    hub.handOver(key)
-    handingOver.delete(key)
+    const handed = hub.handOver(key)
+    released(key)
+    // Tabs of this host the hub let go (a suspended tab host's own) follow whoever takes it over.
+    for (const id of handed) {
+      const tab = locals.get(id)
+      if (tab === undefined) continue
+      tab.route = { type: 'none' }
+      void changeRoute(tab, () => place(tab))
+    }
   }
 
   function giveWay(why: string): void {
@@ -557,26 +555,39 @@ export function createHost(deps: HostDeps): Host {
     const key = keyOf(tab.request.identity)
     // Calls this tab shows keep ringing at the hub it attaches to, until the backend says otherwise.
     const request = { ...tab.request, calls: [...tab.shows.values()] }
-    const role = key === null ? 'owner' : await claim(key)
+    // A signed-out tab needs no socket: this hub keeps it, to hear of a sign-in.
+    if (key === null) {
+      attachHere(tab, request)
+      return { ok: true, value: null }
+    }
+    const role = await claim(key)
     if (locals.get(tab.id) !== tab) {
-      // It left while the socket was claimed for it: an owner with nobody to serve lets the lock go.
-      if (key !== null) checkHandover(key)
+      // It left while the socket was claimed for it: an owner with nobody to serve lets the lock go, a follower
+      // stops waiting for it.
+      checkHandover(key)
+      forget(key)
       return { ok: true, value: null }
     }
     // The host gave way while it claimed the socket.
     if (outdated !== null) return place(tab)
+    // The profile changed hands while it was claimed (the lock was taken from this host, or the owner went): ask again.
+    if (roles.get(key)?.type !== role) return place(tab, retried)
     if (role === 'owner') {
-      tab.route = { type: 'local' }
-      hub.attach(handleOf(tab), request)
-      if (key !== null) checkHandover(key)
+      attachHere(tab, request)
+      checkHandover(key)
       return { ok: true, value: null }
     }
-    tab.route = { type: 'remote', key: key! }
-    const outcome = await relay(key!, { type: 'attach', request })
+    tab.route = { type: 'remote', key }
+    const outcome = await relay(key, { type: 'attach', request })
     if (outcome.ok) return { ok: true, value: null }
     // The owner went away meanwhile: attach where the socket is now (here, if this host took it over).
     if (outcome.error.name === 'HubWorkerLostError' && !retried) return place(tab, true)
     return outcome
+  }
+
+  function attachHere(tab: LocalTab, request: AttachRequest): void {
+    tab.route = { type: 'local' }
+    hub.attach(handleOf(tab), request)
   }
 
   /** Takes the tab off its route. `identity`: it moves to another profile; `signed-out`: it signed out. */

@@ -153,9 +153,10 @@ export interface Hub {
   detach(tabId: string, why?: 'gone' | 'identity'): void
   /**
    * Closes a profile's session at once for another host to take over: its tabs are let go without a word
-   * and its calls are not settled (the tabs keep showing them; the next owner knows them).
+   * and its calls are not settled (the tabs keep showing them; the next owner knows them). Returns the ids of
+   * the tabs it let go.
    */
-  handOver(profileKey: string): void
+  handOver(profileKey: string): string[]
   /** The profile keys of the sessions open now. */
   sessionKeys(): string[]
   /** Whether the tab is attached (a tab that is not was forgotten by a restarted host, and attaches again). */
@@ -780,7 +781,8 @@ export function createHub(deps: HubDeps): Hub {
     },
     handOver(key) {
       const session = sessions.get(key)
-      if (session === undefined) return
+      if (session === undefined) return []
+      const handed = [...session.tabs].map((tab) => tab.handle.id)
       for (const tab of session.tabs) {
         tabs.delete(tab.handle.id)
         tab.session = null
@@ -789,6 +791,7 @@ export function createHub(deps: HubDeps): Hub {
       session.ringer = null
       // With no tab left in the session, closing it tells nobody: the tabs hear from the next owner.
       closeSession(session, 'handed over to another host', null)
+      return handed
     },
     sessionKeys: () => [...sessions.keys()],
     knows: (tabId) => tabs.has(tabId),

@@ -250,10 +250,6 @@ export const equivalents: Equivalent[] = [
     file: 'client/link.ts', mutator: 'StringLiteral', code: "withTimeout('detach', requestTimeout",
     why: 'the label only names a timeout error that the courtesy detach swallows',
   },
-  ...[{ mutator: 'ConditionalExpression', replacement: 'false' }, { mutator: 'LogicalOperator', replacement: "role === undefined && role.type !== 'owner'" }].map(({ mutator, replacement }) => ({
-    file: 'core/host.ts', mutator, code: "if (role === undefined || role.type !== 'owner') return", replacement,
-    why: "released(): the condition is never true, so making it (or a half of it) false changes nothing: the hub has a session only of a profile this host owns (its own tabs after claiming it; another host's tabs only on that profile's channel while it owns it, `servesOnly`), and every path that ends the ownership closes the session first or runs here",
-  })),
   {
     file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (outdated !== null) return', whole: true, replacement: 'false',
     why: 'only a message on a channel gives way, and giving way closes every channel the host listens on; nothing listens again after it (a lock granted after it is let go, the fallback owns nothing once outdated), and a closed BroadcastChannel delivers nothing, queued messages included',

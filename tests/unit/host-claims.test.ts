@@ -7,7 +7,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../protocol/hosts'
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
-import type { HostDeps, Locks } from '../../core/host'
+import type { Host, HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
 import { accept, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
 
@@ -44,21 +44,36 @@ function watchedHost(w: World, id: string, deps: Partial<HostDeps> = {}) {
 }
 
 /**
- * `owner`'s locks, but a grant of the profile's owner lock waits in flight until the test calls `letThrough`
- * (only the grants of requests `holds` picks: by default, all).
+ * `owner`'s locks, but a grant of the profile's owner lock (or the answer that it is not available) waits in
+ * flight until the test calls `letThrough` (only the grants of requests `holds` picks: by default, all).
  */
 function heldOwnerGrant(w: World, owner: string, holds: (options: Parameters<Locks['request']>[1]) => boolean = () => true) {
   let letThrough!: () => void
   const gate = new Promise<void>((resolve) => (letThrough = resolve))
   let granted = false
+  let answered = false
   const locks: Locks = {
     request: (name, options, callback) => w.locks.scope(owner).request(name, options, name !== ownerLock(key) || !holds(options) ? callback : async (lock) => {
       granted = lock !== null
+      answered = true
       await gate
       return callback(lock)
     }),
   }
-  return { locks, letThrough, granted: () => granted }
+  return { locks, letThrough, granted: () => granted, answered: () => answered }
+}
+
+/** A tab attaching to `host`, unanswered yet; `left()`: the host let it go (its Web Lock was granted to the host). */
+function unanswered(w: World, host: Host, tabId: string) {
+  holdTabLock(w.locks, tabId)
+  let left = false
+  void host.connectTab(() => void (left = true)).attach(attachRequest(tabId), recordingLink().link)
+  return { left: () => left }
+}
+
+/** Another host takes the profile's owner lock from whoever holds it, and keeps it. */
+function steal(w: World): void {
+  void w.locks.scope('thief').request(ownerLock(key), { steal: true }, () => new Promise(() => {}))
 }
 
 /** A host of a newer protocol version speaks to `hostId`: it gives way. */
@@ -115,12 +130,11 @@ describe('a host that gives way', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
-    holdTabLock(w.locks, 'tab-1')
-    void older.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
+    const tab = unanswered(w, older.host, 'tab-1')
     await until(held.granted, 'the owner lock to be granted')
     // The tab dies while the grant is on its way: the host owns the profile, but no tab of it attached here.
     w.locks.kill('tab-1')
-    await until(() => older.host.counters().tabs === 0, 'the tab to be let go')
+    await until(tab.left, 'the tab to be let go')
     held.letThrough()
     await until(() => older.host.counters().owned === 1, 'the host to own the profile')
     newerHostSpeaksTo('older')
@@ -203,11 +217,10 @@ describe('an owner lock with nobody to serve', () => {
     const w = world()
     const held = heldOwnerGrant(w, 'host')
     const host = watchedHost(w, 'host', { locks: held.locks })
-    holdTabLock(w.locks, 'tab-1')
-    void host.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
+    const tab = unanswered(w, host.host, 'tab-1')
     await until(held.granted, 'the owner lock to be granted')
     w.locks.kill('tab-1')
-    await until(() => host.host.counters().tabs === 0, 'the tab to be let go')
+    await until(tab.left, 'the tab to be let go')
     held.letThrough()
     await until(() => host.host.counters().owned === 1, 'the host to own the profile')
     await w.tick(HANDOVER_AFTER - 100)
@@ -229,6 +242,70 @@ describe('an owner lock with nobody to serve', () => {
     w.kill(owner)
     await until(() => follower.host.counters().owned === 1, 'the follower to take the lock')
     await w.tick(HANDOVER_AFTER + 100)
+    expect(w.locks.holder(ownerLock(key))).toBe(null)
+    expect(follower.host.counters()).toMatchObject({ owned: 0 })
+    expect(follower.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('an owner lock taken from its host', () => {
+  it('while no tab of the profile is attached there: the host stops owning it, and its next tab follows', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'host')
+    const host = watchedHost(w, 'host', { locks: held.locks })
+    const tab = unanswered(w, host.host, 'tab-1')
+    await until(held.granted, 'the owner lock to be granted')
+    w.locks.kill('tab-1')
+    await until(tab.left, 'the tab to be let go')
+    held.letThrough()
+    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    steal(w)
+    await until(() => host.logs.some((line) => line.includes('another host took the socket over')), 'the host to hear of the theft')
+    expect(host.host.counters()).toMatchObject({ owned: 0 })
+    holdTabLock(w.locks, 'tab-2')
+    void host.host.connectTab().attach(attachRequest('tab-2'), recordingLink().link)
+    await until(() => host.host.counters().relayed === 1, 'the next tab to be relayed')
+    expect(w.locks.waiting(ownerLock(key))).toEqual(['host'])
+    expect(host.sockets.sockets).toHaveLength(0)
+  })
+
+  it('the moment it is granted: the tab it was claimed for follows the host that took it', async () => {
+    const w = world()
+    // The theft lands before the grant reaches the host, so the host hears of it as the claim is decided.
+    const locks: Locks = {
+      request: (name, options, callback) => w.locks.scope('host').request(name, options, name !== ownerLock(key) ? callback : (lock) => {
+        if (lock !== null) steal(w)
+        return callback(lock)
+      }),
+    }
+    const host = watchedHost(w, 'host', { locks })
+    holdTabLock(w.locks, 'tab-1')
+    void host.host.connectTab().attach(attachRequest('tab-1'), recordingLink().link)
+    await until(() => host.host.counters().relayed === 1, 'the tab to be relayed')
+    expect(w.locks.holder(ownerLock(key))).toBe('thief')
+    expect(w.locks.waiting(ownerLock(key))).toEqual(['host'])
+    expect(host.host.counters()).toMatchObject({ owned: 0 })
+    expect(host.sockets.sockets).toHaveLength(0)
+  })
+})
+
+describe('a follower whose tab leaves while the host claims its profile', () => {
+  it('stops waiting for the owner lock, and does not take the socket when the owner goes', async () => {
+    const w = world()
+    const owner = w.startHost('owner')
+    await w.openTab(owner.host, 'tab-1')
+    const held = heldOwnerGrant(w, 'follower')
+    const follower = watchedHost(w, 'follower', { locks: held.locks })
+    const tab = unanswered(w, follower.host, 'tab-2')
+    await until(held.answered, 'the claim to be answered')
+    expect(held.granted()).toBe(false)
+    w.locks.kill('tab-2')
+    await until(tab.left, 'the tab to be let go')
+    held.letThrough()
+    await w.tick(50)
+    expect(w.locks.waiting(ownerLock(key))).toEqual([])
+    w.kill(owner)
+    await w.tick(OWNER_PING_INTERVAL * 2)
     expect(w.locks.holder(ownerLock(key))).toBe(null)
     expect(follower.host.counters()).toMatchObject({ owned: 0 })
     expect(follower.sockets.sockets).toHaveLength(0)

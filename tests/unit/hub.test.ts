@@ -1315,13 +1315,21 @@ describe('how a session ends', () => {
     expect(hub.sessionKeys()).toEqual(['Tutor:1'])
   })
 
-  it('a hand-over lets go of the tabs of the session', () => {
+  it('a hand-over lets go of the tabs of the session, and says which', () => {
     const { hub, factory, tab } = setup()
     tab('a')
     tab('b', { identity: aliceParent })
+    tab('c')
     accept(factory.sockets[0]!)
-    hub.handOver('Tutor:1')
-    expect([hub.knows('a'), hub.knows('b')]).toEqual([false, true])
+    expect(hub.handOver('Tutor:1')).toEqual(['a', 'c'])
+    expect([hub.knows('a'), hub.knows('b'), hub.knows('c')]).toEqual([false, true, false])
+    expect(hub.counters()).toEqual({ tabs: 1, sessions: 1, ringing: 0 })
+  })
+
+  it('a hand-over of a profile without a session lets go of no tab', () => {
+    const { hub, tab } = setup()
+    tab('b', { identity: aliceParent })
+    expect(hub.handOver('Tutor:1')).toEqual([])
     expect(hub.counters()).toEqual({ tabs: 1, sessions: 1, ringing: 0 })
   })
 
