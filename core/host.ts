@@ -255,7 +255,7 @@ export function createHost(deps: HostDeps): Host {
   /**
    * Requests `key`'s owner lock and, once granted, holds it while this host owns the socket. `decided` hears
    * whether it was granted (false: `ifAvailable` and someone holds it, or the host gave way before the grant
-   * came, and lets the lock go). A lock stolen from this host (it looked frozen to a follower) ends its ownership.
+   * came, and lets the lock go, or before the request failed). A lock stolen from this host (it looked frozen to a follower) ends its ownership.
    */
   function takeLock(key: string, options: { ifAvailable?: boolean; steal?: boolean; signal?: AbortSignal }, decided: (granted: boolean) => void): void {
     let role: Role | null = null
@@ -272,9 +272,11 @@ export function createHost(deps: HostDeps): Host {
         if (roles.get(key) === role) {
           log(`${key}: another host took the socket over (this one looked unresponsive)`)
           handOver(key)
-        } else if (outdated === null && !(error instanceof Error && error.name === 'AbortError')) {
-          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst). A host
-          // that gave way owns nothing: its tabs were told to reload.
+        } else if (outdated !== null) {
+          // A host that gave way owns nothing: its tabs are told to reload.
+          decided(false)
+        } else if (!(error instanceof Error && error.name === 'AbortError')) {
+          // A lock that cannot be taken must not cost the calls: own the socket (one per host at worst).
           log(`${key}: could not take the owner lock (${String(error)}): owning the socket anyway`)
           roles.set(key, owning(key, () => {}))
           decided(true)
@@ -386,6 +388,8 @@ export function createHost(deps: HostDeps): Host {
     for (const remote of [...remotes.values()]) if (remote.key === key) disposeRemote(remote, false)
     const handed = hub.handOver(key)
     released(key)
+    // A host that gives way tells its tabs to reload instead (`giveWay`).
+    if (outdated !== null) return
     // Tabs of this host the hub let go (a suspended tab host's own) follow whoever takes it over.
     for (const id of handed) {
       const tab = locals.get(id)
@@ -621,9 +625,10 @@ export function createHost(deps: HostDeps): Host {
       const [oldKey, newKey] = [keyOf(before), keyOf(identity)]
       tab.request = { ...tab.request, identity }
       const route = tab.route
-      if (route.type === 'local' && (oldKey === newKey || newKey === null)) {
-        // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so
-        // this host's ownership of it: nothing is left to hand over).
+      // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so this
+      // host's ownership of it: nothing is left to hand over). A tab whose session another tab's sign-out closed
+      // is placed anew: the profile's socket is claimed again.
+      if (route.type === 'local' && (newKey === null || (oldKey === newKey && roles.get(newKey)?.type === 'owner'))) {
         return outcomeOf(() => hub.identify(tab.id, identity))
       }
       if (route.type === 'remote' && oldKey === newKey) {

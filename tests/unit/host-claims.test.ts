@@ -9,7 +9,7 @@ import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../pro
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { Host, HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
-import { accept, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
+import { accept, alice, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
 
 type World = ReturnType<typeof world>
 
@@ -126,7 +126,7 @@ describe('a host that gives way', () => {
     expect(older.host.counters()).toMatchObject({ owned: 0 })
   })
 
-  it("holding a profile's owner lock with no session hands no socket over when a follower steals the lock", async () => {
+  it("holding a profile's owner lock with no session lets it go, and does not take the socket back from the next owner", async () => {
     const w = world()
     const held = heldOwnerGrant(w, 'older')
     const older = watchedHost(w, 'older', { locks: held.locks })
@@ -139,7 +139,7 @@ describe('a host that gives way', () => {
     await until(() => older.host.counters().owned === 1, 'the host to own the profile')
     newerHostSpeaksTo('older')
     await until(() => older.host.counters().owned === 0, 'the host to give way')
-    // A host of the profile finds the lock held by a host that answers nobody: it takes it.
+    expect(w.locks.holder(ownerLock(key))).toBe(null)
     const next = w.startHost('next')
     const attaching = w.openTab(next.host, 'tab-2')
     await w.tick(OWNER_SILENCE + OWNER_PING_INTERVAL * 2)
@@ -191,6 +191,28 @@ describe('a tab attaching while its host gives way', () => {
     expect(older.host.counters()).toMatchObject({ owned: 0 })
   })
 
+  it('is answered and told to reload when the lock request it claimed with then fails', async () => {
+    const w = world()
+    let failClaim!: (error: Error) => void
+    const locks: Locks = {
+      request: (name, options, callback) => name === ownerLock(key)
+        ? new Promise((_, reject) => (failClaim = reject))
+        : w.locks.scope('older').request(name, options, callback),
+    }
+    const older = watchedHost(w, 'older', { locks })
+    holdTabLock(w.locks, 'tab-1')
+    const { link, events } = recordingLink()
+    const attaching = older.host.connectTab().attach(attachRequest('tab-1'), link)
+    await until(() => failClaim !== undefined, 'the owner lock to be claimed')
+    newerHostSpeaksTo('older')
+    await until(() => older.logs.some((line) => line.includes('a newer version')), 'the host to give way')
+    failClaim(new Error('lock manager gone'))
+    expect(await attaching).toMatchObject({ ok: true })
+    expect(events.filter((event) => event.type === 'status').at(-1)).toMatchObject({ status: { type: 'closed' } })
+    expect(older.host.counters()).toMatchObject({ owned: 0 })
+    expect(older.sockets.sockets).toHaveLength(0)
+  })
+
   it('is answered when another host holds the lock, and its host follows nobody', async () => {
     const w = world()
     await w.openTab(w.startHost('owner').host, 'tab-1')
@@ -229,6 +251,22 @@ describe('an owner lock with nobody to serve', () => {
     expect(w.locks.holder(ownerLock(key))).toBe(null)
     expect(host.host.counters()).toMatchObject({ owned: 0 })
     expect(host.logs).toContain(`${key}: no tab uses this profile's socket here; letting the lock go`)
+    expect(host.sockets.sockets).toHaveLength(0)
+  })
+
+  it('taken for a tab that left while it was claimed is let go at once when its host is suspended', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'host')
+    const host = watchedHost(w, 'host', { locks: held.locks })
+    const tab = unanswered(w, host.host, 'tab-1')
+    await until(held.granted, 'the owner lock to be granted')
+    w.locks.kill('tab-1')
+    await until(tab.left, 'the tab to be let go')
+    held.letThrough()
+    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    host.host.suspend()
+    await until(() => w.locks.holder(ownerLock(key)) === null, 'the lock to be let go')
+    expect(host.host.counters()).toMatchObject({ owned: 0 })
     expect(host.sockets.sockets).toHaveLength(0)
   })
 
@@ -382,5 +420,28 @@ describe('a follower', () => {
     expect(follower.host.counters()).toMatchObject({ owned: 0, relayed: 2 })
     expect(follower.sockets.sockets).toEqual([])
     expect(owner.sockets.sockets).toHaveLength(1)
+  })
+})
+
+describe('a tab signed out by another tab of its profile', () => {
+  it('signing in again claims the socket: another host follows it instead of opening a second socket', async () => {
+    const w = world()
+    const host = w.startHost('host')
+    const leaving = await w.openTab(host.host, 'tab-1')
+    const staying = await w.openTab(host.host, 'tab-2')
+    accept(host.sockets.last())
+    expect(await leaving.api.identify({ type: 'signed-out' })).toMatchObject({ ok: true })
+    await until(() => staying.status()?.type === 'signed-out', 'the other tab to be signed out')
+    expect(w.locks.holder(ownerLock(key))).toBe(null)
+    // The page hears of the new sign-in (its token in storage) and tells the host, for the same profile.
+    const again = { ...alice, token: 'tok-alice-2' }
+    expect(await staying.api.identify(again)).toMatchObject({ ok: true })
+    await until(() => host.sockets.sockets.length === 2, 'the socket to open again')
+    accept(host.sockets.last())
+    expect(w.locks.holder(ownerLock(key))).toBe('host')
+    const other = w.startHost('other')
+    await w.openTab(other.host, 'tab-3', again)
+    expect(other.sockets.sockets).toHaveLength(0)
+    expect(w.openSockets()).toHaveLength(1)
   })
 })

@@ -170,6 +170,24 @@ describe('an owner handing a socket over', () => {
   })
 })
 
+describe('an owner that gives way', () => {
+  it('tells each of its tabs once to reload, and lets the lock go for the next owner', async () => {
+    const { startHost, openTab, locks, tick } = world()
+    const owner = startHost('owner')
+    const tabs = [await openTab(owner.host, 'tab-1'), await openTab(owner.host, 'tab-2')]
+    accept(owner.sockets.last())
+    newerHostWrites('owner')
+    await until(() => tabs.every((tab) => tab.status()?.type === 'closed'), 'the owner to give way')
+    await tick(100)
+    for (const tab of tabs) {
+      const told = tab.events.filter((event) => event.type === 'status' && event.status.type === 'closed')
+      expect(told).toEqual([{ type: 'status', status: expect.objectContaining({ reason: expect.stringContaining('reload this page') }) }])
+    }
+    expect(locks.holder(ownerLock(key))).toBe(null)
+    expect(owner.sockets.last().closedWith).not.toBeNull()
+  })
+})
+
 describe('a follower that gives way', () => {
   it('tells its relayed tabs to reload, and fails their requests with HubWorkerLostError', async () => {
     const { startHost, openTab } = world()
