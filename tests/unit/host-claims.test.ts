@@ -71,6 +71,22 @@ function unanswered(w: World, host: Host, tabId: string) {
   return { left: () => left }
 }
 
+/**
+ * Host `id`, owning the profile for a tab that died while the owner lock was on its way: the host holds the lock,
+ * and no tab of the profile is attached there (no session, nobody to serve).
+ */
+async function ownerOfNobody(w: World, id: string) {
+  const held = heldOwnerGrant(w, id)
+  const owner = watchedHost(w, id, { locks: held.locks })
+  const tab = unanswered(w, owner.host, 'tab-1')
+  await until(held.granted, 'the owner lock to be granted')
+  w.locks.kill('tab-1')
+  await until(tab.left, 'the tab to be let go')
+  held.letThrough()
+  await until(() => owner.host.counters().owned === 1, 'the host to own the profile')
+  return owner
+}
+
 /** Another host takes the profile's owner lock from whoever holds it, and keeps it. */
 function steal(w: World): void {
   void w.locks.scope('thief').request(ownerLock(key), { steal: true }, () => new Promise(() => {}))
@@ -128,15 +144,7 @@ describe('a host that gives way', () => {
 
   it("holding a profile's owner lock with no session lets it go, and does not take the socket back from the next owner", async () => {
     const w = world()
-    const held = heldOwnerGrant(w, 'older')
-    const older = watchedHost(w, 'older', { locks: held.locks })
-    const tab = unanswered(w, older.host, 'tab-1')
-    await until(held.granted, 'the owner lock to be granted')
-    // The tab dies while the grant is on its way: the host owns the profile, but no tab of it attached here.
-    w.locks.kill('tab-1')
-    await until(tab.left, 'the tab to be let go')
-    held.letThrough()
-    await until(() => older.host.counters().owned === 1, 'the host to own the profile')
+    const older = await ownerOfNobody(w, 'older')
     newerHostSpeaksTo('older')
     await until(() => older.host.counters().owned === 0, 'the host to give way')
     expect(w.locks.holder(ownerLock(key))).toBe(null)
@@ -237,14 +245,7 @@ describe('a tab attaching while its host gives way', () => {
 describe('an owner lock with nobody to serve', () => {
   it('taken for a tab that left while it was claimed is let go once the handover delay passes', async () => {
     const w = world()
-    const held = heldOwnerGrant(w, 'host')
-    const host = watchedHost(w, 'host', { locks: held.locks })
-    const tab = unanswered(w, host.host, 'tab-1')
-    await until(held.granted, 'the owner lock to be granted')
-    w.locks.kill('tab-1')
-    await until(tab.left, 'the tab to be let go')
-    held.letThrough()
-    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    const host = await ownerOfNobody(w, 'host')
     await w.tick(HANDOVER_AFTER - 100)
     expect(w.locks.holder(ownerLock(key))).toBe('host')
     await w.tick(200)
@@ -256,14 +257,7 @@ describe('an owner lock with nobody to serve', () => {
 
   it('taken for a tab that left while it was claimed is let go at once when its host is suspended', async () => {
     const w = world()
-    const held = heldOwnerGrant(w, 'host')
-    const host = watchedHost(w, 'host', { locks: held.locks })
-    const tab = unanswered(w, host.host, 'tab-1')
-    await until(held.granted, 'the owner lock to be granted')
-    w.locks.kill('tab-1')
-    await until(tab.left, 'the tab to be let go')
-    held.letThrough()
-    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    const host = await ownerOfNobody(w, 'host')
     host.host.suspend()
     await until(() => w.locks.holder(ownerLock(key)) === null, 'the lock to be let go')
     expect(host.host.counters()).toMatchObject({ owned: 0 })
@@ -289,14 +283,7 @@ describe('an owner lock with nobody to serve', () => {
 describe('an owner lock taken from its host', () => {
   it('while no tab of the profile is attached there: the host stops owning it, and its next tab follows', async () => {
     const w = world()
-    const held = heldOwnerGrant(w, 'host')
-    const host = watchedHost(w, 'host', { locks: held.locks })
-    const tab = unanswered(w, host.host, 'tab-1')
-    await until(held.granted, 'the owner lock to be granted')
-    w.locks.kill('tab-1')
-    await until(tab.left, 'the tab to be let go')
-    held.letThrough()
-    await until(() => host.host.counters().owned === 1, 'the host to own the profile')
+    const host = await ownerOfNobody(w, 'host')
     steal(w)
     await until(() => host.logs.some((line) => line.includes('another host took the socket over')), 'the host to hear of the theft')
     expect(host.host.counters()).toMatchObject({ owned: 0 })
