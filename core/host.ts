@@ -594,13 +594,15 @@ export function createHost(deps: HostDeps): Host {
     hub.attach(handleOf(tab), request)
   }
 
-  /** Takes the tab off its route. `identity`: it moves to another profile; `signed-out`: it signed out. */
-  async function unplace(tab: LocalTab, why: 'gone' | 'identity'): Promise<void> {
+  /**
+   * Takes the tab off its route, from profile `key`. `identity`: it moves to another profile; `gone`: it left or
+   * signed out.
+   */
+  async function unplace(tab: LocalTab, why: 'gone' | 'identity', key: string | null): Promise<void> {
     const route = tab.route
     tab.route = { type: 'none' }
     if (route.type === 'local') {
       hub.detach(tab.id, why)
-      const key = keyOf(tab.request.identity)
       if (key !== null) checkHandover(key)
     } else if (route.type === 'remote') {
       await relay(route.key, { type: 'call', tabId: tab.id, method: 'detach', args: [why] })
@@ -623,7 +625,8 @@ export function createHost(deps: HostDeps): Host {
     return changeRoute(tab, async () => {
       const before = tab.request.identity
       const [oldKey, newKey] = [keyOf(before), keyOf(identity)]
-      tab.request = { ...tab.request, identity }
+      // Its calls in progress stay with the profile it leaves (the hub ends them there).
+      tab.request = { ...tab.request, identity, sessions: oldKey === newKey ? tab.request.sessions : [] }
       const route = tab.route
       // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so this
       // host's ownership of it: nothing is left to hand over). A tab whose session another tab's sign-out closed
@@ -638,9 +641,15 @@ export function createHost(deps: HostDeps): Host {
         // A sign-out closes the profile's socket wherever it is, and signs out every tab of it.
         await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })
       }
-      await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')
+      await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity', oldKey)
       return (await place(tab)) as Outcome<never>
     })
+  }
+
+  /** A call the tab held ended: a new owner must not give it back to the tab (`request.sessions`). */
+  function endSession(tab: LocalTab, callLogId: CallLogId): void {
+    const ended = callKey(callLogId)
+    tab.request = { ...tab.request, sessions: tab.request.sessions.filter((held) => callKey(held) !== ended) }
   }
 
   function disposeLocal(tab: LocalTab, keepConnection = false): void {
@@ -649,7 +658,7 @@ export function createHost(deps: HostDeps): Host {
     tab.liveness.abort()
     tab.delivery.release()
     tab.link.release()
-    void unplace(tab, 'gone')
+    void unplace(tab, 'gone', keyOf(tab.request.identity))
     if (!keepConnection) tab.closeConnection()
   }
 
@@ -711,6 +720,7 @@ export function createHost(deps: HostDeps): Host {
           delivery: createDelivery({
             deliver: (batch) => {
               trackCalls(tab.shows, batch)
+              for (const event of batch) if (event.type === 'call-ended') endSession(tab, event.callLogId)
               return link.deliver(batch)
             },
             resync: () => {

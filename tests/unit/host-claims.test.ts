@@ -9,7 +9,7 @@ import { announceChannel, hostChannel, ownerChannel, ownerLock } from '../../pro
 import { HANDOVER_AFTER, OWNER_PING_INTERVAL, OWNER_SILENCE, RELAY_TIMEOUT, createHost } from '../../core/host'
 import type { Host, HostDeps, Locks } from '../../core/host'
 import { channelScope, socketFactory } from './fakes'
-import { accept, alice, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
+import { accept, aliceAgain, aliceParent, attachRequest, holdTabLock, recordingLink, until, world } from './host-world'
 
 type World = ReturnType<typeof world>
 
@@ -421,13 +421,12 @@ describe('a tab signed out by another tab of its profile', () => {
     await until(() => staying.status()?.type === 'signed-out', 'the other tab to be signed out')
     expect(w.locks.holder(ownerLock(key))).toBe(null)
     // The page hears of the new sign-in (its token in storage) and tells the host, for the same profile.
-    const again = { ...alice, token: 'tok-alice-2' }
-    expect(await staying.api.identify(again)).toMatchObject({ ok: true })
+    expect(await staying.api.identify(aliceAgain)).toMatchObject({ ok: true })
     await until(() => host.sockets.sockets.length === 2, 'the socket to open again')
     accept(host.sockets.last())
     expect(w.locks.holder(ownerLock(key))).toBe('host')
     const other = w.startHost('other')
-    await w.openTab(other.host, 'tab-3', again)
+    await w.openTab(other.host, 'tab-3', aliceAgain)
     expect(other.sockets.sockets).toHaveLength(0)
     expect(w.openSockets()).toHaveLength(1)
   })

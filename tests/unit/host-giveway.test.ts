@@ -62,6 +62,21 @@ describe('an owner whose last own tab of a profile goes', () => {
     expect(owner.sockets.last().closedWith).not.toBeNull()
     await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
   })
+
+  it('to another profile hands that socket over to the host whose tab still uses it', async () => {
+    const { startHost, openTab, tick } = world()
+    const owner = startHost('owner')
+    const other = startHost('other')
+    const moving = await openTab(owner.host, 'tab-1')
+    await openTab(other.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    expect(await moving.api.identify(aliceParent)).toMatchObject({ ok: true })
+    await tick(HANDOVER_AFTER + 100)
+    expect(socket.closedWith).not.toBeNull()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
+    expect(owner.host.counters()).toMatchObject({ owned: 1 })
+  })
 })
 
 describe('a follower', () => {

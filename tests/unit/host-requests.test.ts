@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { HubEvent } from '../../protocol/port'
 import { HANDOVER_AFTER } from '../../core/host'
-import { accept, invite, until, world } from './host-world'
+import { accept, aliceAgain, aliceParent, invite, until, world } from './host-world'
 
 const last = <T extends HubEvent['type']>(events: HubEvent[], type: T) =>
   events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type).at(-1)
@@ -137,5 +137,65 @@ describe('a host', () => {
     expect(owner.sockets.last().closedWith).toBeNull()
     await tick(200)
     expect(owner.sockets.last().closedWith).not.toBeNull()
+  })
+})
+
+describe('the calls a tab holds, when its profile changes hands', () => {
+  /** A tab of `next` relayed to `owner`, holding call 77, the socket open; `handOver` kills the owner. */
+  async function holding() {
+    const world$ = world()
+    const owner = world$.startHost('owner')
+    const next = world$.startHost('next')
+    await world$.openTab(owner.host, 'tab-1')
+    const tab = await world$.openTab(next.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    expect(await tab.api.track(77)).toMatchObject({ ok: true })
+    const handOver = async () => {
+      world$.kill(owner)
+      world$.locks.kill('tab-1')
+      await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
+      accept(next.sockets.last())
+      await until(() => tab.status()?.type === 'open', 'the tab to hear the socket is open')
+    }
+    return { ...world$, socket, tab, next, handOver }
+  }
+
+  it('a call it holds, and that heard a frame, stays its own at the next owner, across a new token', async () => {
+    const { socket, tab, handOver } = await holding()
+    socket.receive({ type: 'call_answer', call_log_id: 77 })
+    await until(() => last(tab.events, 'call-frame') !== undefined, 'the frame of the call')
+    expect(await tab.api.identify(aliceAgain)).toMatchObject({ ok: true })
+    await handOver()
+    expect(tab.status()).toMatchObject({ inCall: [{ callLogId: 77, here: true }] })
+  })
+
+  it('a call it hung up is not its own again at the next owner', async () => {
+    const { tab, handOver } = await holding()
+    expect(await tab.api.hangup(77, 'bye')).toMatchObject({ ok: true })
+    await until(() => last(tab.events, 'call-ended') !== undefined, 'the end of the call')
+    await handOver()
+    expect(tab.status()).not.toHaveProperty('inCall')
+  })
+
+  it('a call it held before another tab signed the profile out is not its own again when it signs in', async () => {
+    const world$ = world()
+    const host = world$.startHost('host')
+    const leaving = await world$.openTab(host.host, 'tab-1')
+    const staying = await world$.openTab(host.host, 'tab-2')
+    accept(host.sockets.last())
+    expect(await staying.api.track(77)).toMatchObject({ ok: true })
+    expect(await leaving.api.identify({ type: 'signed-out' })).toMatchObject({ ok: true })
+    await until(() => staying.status()?.type === 'signed-out', 'the other tab to be signed out')
+    expect(await staying.api.identify(aliceAgain)).toMatchObject({ ok: true })
+    await until(() => host.sockets.sockets.length === 2, 'the socket to open again')
+    expect(staying.status()).not.toHaveProperty('inCall')
+  })
+
+  it('a call it held on a profile it left stays with that profile', async () => {
+    const { tab } = await holding()
+    expect(await tab.api.identify(aliceParent)).toMatchObject({ ok: true })
+    await until(() => tab.status()?.profileKey === 'Parent:1', 'the tab to move')
+    expect(tab.status()).not.toHaveProperty('inCall')
   })
 })

@@ -11,6 +11,8 @@ import { channelScope, createFakeClock, createFakeLocks, socketFactory } from '.
 import type { FakeSocket } from './fakes'
 
 export const alice: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Tutor' }
+/** Alice signed in again (or her token refreshed): the same profile, a new token. */
+export const aliceAgain: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Tutor' }, token: 'tok-alice-2', url: 'ws://hub.test/ws/1/Tutor' }
 export const aliceParent: TabIdentity = { type: 'profile', profile: { id: 1, type: 'Parent' }, token: 'tok-alice', url: 'ws://hub.test/ws/1/Parent' }
 export const invite = (id: number) => ({ type: 'call_invitation', call_log_id: id, conversation_id: 5, from_name: 'Bob Bekele' })
 
