@@ -215,7 +215,7 @@ export function createHost(deps: HostDeps): Host {
       const tab = locals.get(message.tabId)
       if (tab?.route.type !== 'remote') return
       heard(tab.route.key)
-      for (const event of message.events) tab.delivery.push(event)
+      for (const event of message.events) told(tab, event)
     }
   })
 
@@ -545,7 +545,19 @@ export function createHost(deps: HostDeps): Host {
   }
 
   function handleOf(tab: LocalTab): TabHandle {
-    return { id: tab.id, push: (event) => tab.delivery.push(event), recover: () => tab.link.recover() }
+    return { id: tab.id, push: (event) => told(tab, event), recover: () => tab.link.recover() }
+  }
+
+  /**
+   * An event of the hub for the tab, on its way in (this hub's or the owner's, in the hub's order): the calls in
+   * progress it holds, which the next owner gives back to it, are those its last status names.
+   */
+  function told(tab: LocalTab, event: HubEvent): void {
+    if (event.type === 'status' || event.type === 'snapshot') {
+      const held = event.status.inCall?.filter((call) => call.here).map((call) => call.callLogId) ?? []
+      tab.request = { ...tab.request, sessions: held }
+    }
+    tab.delivery.push(event)
   }
 
   /** Attaches the tab where its identity says: this hub, or the owner of its profile's socket. */
@@ -625,8 +637,7 @@ export function createHost(deps: HostDeps): Host {
     return changeRoute(tab, async () => {
       const before = tab.request.identity
       const [oldKey, newKey] = [keyOf(before), keyOf(identity)]
-      // Its calls in progress stay with the profile it leaves (the hub ends them there).
-      tab.request = { ...tab.request, identity, sessions: oldKey === newKey ? tab.request.sessions : [] }
+      tab.request = { ...tab.request, identity }
       const route = tab.route
       // This hub's own rules: a new token reconnects, a sign-out closes the session for every tab (and so this
       // host's ownership of it: nothing is left to hand over). A tab whose session another tab's sign-out closed
@@ -641,15 +652,11 @@ export function createHost(deps: HostDeps): Host {
         // A sign-out closes the profile's socket wherever it is, and signs out every tab of it.
         await relay(route.key, { type: 'call', tabId: tab.id, method: 'identify', args: [identity] })
       }
+      // Its calls in progress stay with the profile it leaves (the hub ends them there).
+      tab.request = { ...tab.request, sessions: [] }
       await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity', oldKey)
       return (await place(tab)) as Outcome<never>
     })
-  }
-
-  /** A call the tab held ended: a new owner must not give it back to the tab (`request.sessions`). */
-  function endSession(tab: LocalTab, callLogId: CallLogId): void {
-    const ended = callKey(callLogId)
-    tab.request = { ...tab.request, sessions: tab.request.sessions.filter((held) => callKey(held) !== ended) }
   }
 
   function disposeLocal(tab: LocalTab, keepConnection = false): void {
@@ -720,7 +727,6 @@ export function createHost(deps: HostDeps): Host {
           delivery: createDelivery({
             deliver: (batch) => {
               trackCalls(tab.shows, batch)
-              for (const event of batch) if (event.type === 'call-ended') endSession(tab, event.callLogId)
               return link.deliver(batch)
             },
             resync: () => {
@@ -752,10 +758,7 @@ export function createHost(deps: HostDeps): Host {
       accept: (callLogId) => routed('accept', [callLogId], OUTBOX_WAIT),
       decline: (callLogId) => routed('decline', [callLogId], OUTBOX_WAIT),
       send: (frame) => routed('send', [frame], OUTBOX_WAIT),
-      track: (callLogId) => {
-        if (current !== null) current.request = { ...current.request, sessions: [...current.request.sessions, callLogId] }
-        return routed('track', [callLogId])
-      },
+      track: (callLogId) => routed('track', [callLogId]),
       sessionSend: (callLogId, frame) => routed('sessionSend', [callLogId, frame], OUTBOX_WAIT),
       hangup: (callLogId, reason) => routed('hangup', [callLogId, reason], OUTBOX_WAIT),
       configure: (settings) => routed('configure', [settings]),

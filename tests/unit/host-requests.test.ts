@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { HubEvent } from '../../protocol/port'
 import { HANDOVER_AFTER } from '../../core/host'
-import { accept, aliceAgain, aliceParent, invite, until, world } from './host-world'
+import { accept, aliceAgain, aliceParent, attachRequest, holdTabLock, invite, quietLink, recordingLink, until, world } from './host-world'
 
 const last = <T extends HubEvent['type']>(events: HubEvent[], type: T) =>
   events.filter((event): event is Extract<HubEvent, { type: T }> => event.type === type).at(-1)
@@ -168,6 +168,83 @@ describe('the calls a tab holds, when its profile changes hands', () => {
     expect(await tab.api.identify(aliceAgain)).toMatchObject({ ok: true })
     await handOver()
     expect(tab.status()).toMatchObject({ inCall: [{ callLogId: 77, here: true }] })
+  })
+
+  it('a call it accepted stays its own at the next owner', async () => {
+    const { socket, tab, handOver } = await holding()
+    socket.receive(invite(6))
+    await until(() => tab.calls().length === 1, 'the call')
+    const accepted = tab.api.accept(6)
+    await until(() => socket.frames().some((frame) => frame.type === 'call_accepted'), 'the accept')
+    socket.receive({ type: 'ack', of: 'call_accepted', call_log_id: 6 })
+    expect(await accepted).toMatchObject({ ok: true })
+    await handOver()
+    expect(tab.status()).toMatchObject({ inCall: [{ callLogId: 77, here: true }, { callLogId: 6, here: true }] })
+  })
+
+  it('a call that ended while its tab was slow to take events is not given back to it at the next owner', async () => {
+    const world$ = world()
+    const owner = world$.startHost('owner')
+    const other = world$.startHost('other')
+    // The owner's own tab stops taking events (a busy page) once it holds the call.
+    let stalled = false
+    holdTabLock(world$.locks, 'tab-1')
+    const slow = owner.host.connectTab()
+    await slow.attach(attachRequest('tab-1'), { ...quietLink, deliver: () => (stalled ? new Promise(() => {}) : Promise.resolve()) })
+    const watching = await world$.openTab(other.host, 'tab-2')
+    const socket = owner.sockets.last()
+    accept(socket)
+    expect(await slow.track(77)).toMatchObject({ ok: true })
+    await until(() => watching.status()?.inCall?.length === 1, 'the call in progress')
+    stalled = true
+    // An invitation's delivery hangs: what follows waits behind it.
+    socket.receive(invite(5))
+    await until(() => watching.calls().length === 1, 'the invitation to go out')
+    socket.receive({ type: 'call_ended', call_log_id: 77, reason: 'hangup' })
+    await until(() => watching.status()?.inCall === undefined, 'the end of the call')
+    owner.host.suspend()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket over')
+    accept(other.sockets.last())
+    await until(() => watching.status()?.type === 'open' && watching.status()?.tabs === 2, 'the slow tab to follow')
+    expect(watching.status()).not.toHaveProperty('inCall')
+  })
+
+  it("another tab's call, which it saw in its status, is not given to it at the next owner", async () => {
+    const world$ = world()
+    const owner = world$.startHost('owner')
+    const next = world$.startHost('next')
+    const holder = await world$.openTab(owner.host, 'tab-1')
+    const watching = await world$.openTab(next.host, 'tab-2')
+    accept(owner.sockets.last())
+    expect(await holder.api.track(77)).toMatchObject({ ok: true })
+    await until(() => watching.status()?.inCall?.length === 1, 'the call in progress')
+    // The owner dies, and its tab with it.
+    world$.kill(owner)
+    world$.locks.kill('tab-1')
+    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
+    accept(next.sockets.last())
+    await until(() => watching.status()?.type === 'open', 'the tab to hear the socket is open')
+    expect(watching.status()).not.toHaveProperty('inCall')
+  })
+
+  it('a call it said it held as it attached, but another tab holds, is not given to it at the next owner', async () => {
+    const world$ = world()
+    const owner = world$.startHost('owner')
+    const next = world$.startHost('next')
+    const holder = await world$.openTab(owner.host, 'tab-1')
+    accept(owner.sockets.last())
+    expect(await holder.api.track(77)).toMatchObject({ ok: true })
+    holdTabLock(world$.locks, 'tab-2')
+    const { link, events } = recordingLink()
+    expect(await next.host.connectTab().attach({ ...attachRequest('tab-2'), sessions: [77] }, link)).toMatchObject({ ok: true })
+    await until(() => events.some((event) => event.type === 'snapshot'), 'the snapshot')
+    expect(events.find((event) => event.type === 'snapshot')).toMatchObject({ status: { inCall: [{ callLogId: 77, here: false }] } })
+    world$.kill(owner)
+    world$.locks.kill('tab-1')
+    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
+    accept(next.sockets.last())
+    await until(() => events.filter((event) => event.type === 'status').at(-1)?.status.type === 'open', 'the tab to hear the socket is open')
+    expect(events.filter((event) => event.type === 'status' || event.type === 'snapshot').at(-1)?.status).not.toHaveProperty('inCall')
   })
 
   it('a call it hung up is not its own again at the next owner', async () => {
