@@ -46,11 +46,11 @@ export const equivalents: Equivalent[] = [
     why: 'checkHandover(null) finds no role for a null key and returns: the guard only spares the call',
   },
   {
-    file: 'core/host.ts', mutator: 'ConditionalExpression', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')", replacement: 'false',
-    why: "a relayed sign-out reached the owner first, which closed the session and signed every tab out: the detach that follows finds the tab without a session, whatever its reason; a tab with no route has nothing to detach",
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity', oldKey)", replacement: 'false',
+    why: "a relayed sign-out reached the owner first, which closed the session and signed every tab out: the detach that follows finds the tab without a session, whatever its reason; so does a local tab the hub signed out already (another tab's sign-out) that signs in again; a tab with no route has nothing to detach",
   },
   {
-    file: 'core/host.ts', mutator: 'StringLiteral', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity')",
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "await unplace(tab, identity.type === 'signed-out' ? 'gone' : 'identity', oldKey)",
     why: "emptying 'signed-out' or 'gone' changes only the reason of the detach after a sign-out, which finds no session (see the line's ConditionalExpression); emptying 'identity' is killed",
   },
   {
@@ -249,6 +249,14 @@ export const equivalents: Equivalent[] = [
   {
     file: 'client/link.ts', mutator: 'StringLiteral', code: "withTimeout('detach', requestTimeout",
     why: 'the label only names a timeout error that the courtesy detach swallows',
+  },
+  {
+    file: 'core/host.ts', mutator: 'StringLiteral', code: "return Promise.resolve('owner')", replacement: '""',
+    why: "claim() without a channel: place() finds the role it was given is not the role the host holds (the owner's, just set) and asks again, which answers 'owner'",
+  },
+  {
+    file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (outdated !== null) return place(tab)', whole: true, replacement: 'false',
+    why: "place() after a claim: giving way clears every role, so the next line finds the role it was given gone and places the tab again, which tells it to reload the same way",
   },
   {
     file: 'core/host.ts', mutator: 'ConditionalExpression', code: 'if (outdated !== null) return', whole: true, replacement: 'false',

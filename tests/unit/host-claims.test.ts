@@ -99,6 +99,25 @@ function newerHostSpeaksTo(hostId: string): void {
   channels.open(hostChannel(hostId)).postMessage({ v: 2, from: 'newer', type: 'reply', rid: 0, outcome: { ok: true, value: null } })
 }
 
+describe('a host claiming a profile', () => {
+  it('for two tabs attaching while the lock is on its way serves both here, with one socket', async () => {
+    const w = world()
+    const held = heldOwnerGrant(w, 'host')
+    const host = watchedHost(w, 'host', { locks: held.locks })
+    const first = w.openTab(host.host, 'tab-1')
+    await until(held.granted, 'the owner lock to be granted')
+    // The second tab's place finds the claim under way: it waits for that claim.
+    const second = w.openTab(host.host, 'tab-2')
+    await w.tick(50)
+    held.letThrough()
+    const tabs = await Promise.all([first, second])
+    await until(() => tabs.every((tab) => tab.status()?.tabs === 2), 'both tabs to hear of each other')
+    expect(host.host.counters()).toMatchObject({ owned: 1, relayed: 0, tabs: 2 })
+    expect(host.sockets.sockets).toHaveLength(1)
+    expect(host.posted.filter(({ name }) => name === ownerChannel(key))).toEqual([])
+  })
+})
+
 describe('a host relaying', () => {
   it('opens the channel to an owner once, however many requests it sends there', async () => {
     const w = world()

@@ -160,6 +160,16 @@ describe('an owner handing a socket over', () => {
     expect(owner.host.counters()).toMatchObject({ owned: 2 })
   })
 
+  it('hands it over when its last own tab of it moves to its other profile', async () => {
+    const { other, own, socket, parentSocket, openTab, tick } = await ownerOfBoth()
+    await openTab(other.host, 'tab-2')
+    expect(await own.api.identify(aliceParent)).toMatchObject({ ok: true })
+    await tick(HANDOVER_AFTER + 100)
+    expect(socket.closedWith).not.toBeNull()
+    expect(parentSocket.closedWith).toBeNull()
+    await until(() => other.sockets.sockets.length === 1, 'the other host to take the socket')
+  })
+
   it('keeps serving the tabs relayed to it for its other profile', async () => {
     const { other, own, parentSocket, openTab, tick } = await ownerOfBoth()
     await openTab(other.host, 'tab-2')
