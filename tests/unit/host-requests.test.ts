@@ -141,6 +141,17 @@ describe('a host', () => {
 })
 
 describe('the calls a tab holds, when its profile changes hands', () => {
+  type World = ReturnType<typeof world>
+  type Entry = ReturnType<World['startHost']>
+
+  /** The owner dies, and its tab `tab-1` with it: `next` takes the socket over, and the backend accepts it. */
+  async function ownerDiesWithItsTab(world$: World, owner: Entry, next: Entry) {
+    world$.kill(owner)
+    world$.locks.kill('tab-1')
+    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
+    accept(next.sockets.last())
+  }
+
   /** A tab of `next` relayed to `owner`, holding call 77, the socket open; `handOver` kills the owner. */
   async function holding() {
     const world$ = world()
@@ -152,10 +163,7 @@ describe('the calls a tab holds, when its profile changes hands', () => {
     accept(socket)
     expect(await tab.api.track(77)).toMatchObject({ ok: true })
     const handOver = async () => {
-      world$.kill(owner)
-      world$.locks.kill('tab-1')
-      await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
-      accept(next.sockets.last())
+      await ownerDiesWithItsTab(world$, owner, next)
       await until(() => tab.status()?.type === 'open', 'the tab to hear the socket is open')
     }
     return { ...world$, socket, tab, next, handOver }
@@ -218,11 +226,7 @@ describe('the calls a tab holds, when its profile changes hands', () => {
     accept(owner.sockets.last())
     expect(await holder.api.track(77)).toMatchObject({ ok: true })
     await until(() => watching.status()?.inCall?.length === 1, 'the call in progress')
-    // The owner dies, and its tab with it.
-    world$.kill(owner)
-    world$.locks.kill('tab-1')
-    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
-    accept(next.sockets.last())
+    await ownerDiesWithItsTab(world$, owner, next)
     await until(() => watching.status()?.type === 'open', 'the tab to hear the socket is open')
     expect(watching.status()).not.toHaveProperty('inCall')
   })
@@ -239,10 +243,7 @@ describe('the calls a tab holds, when its profile changes hands', () => {
     expect(await next.host.connectTab().attach({ ...attachRequest('tab-2'), sessions: [77] }, link)).toMatchObject({ ok: true })
     await until(() => events.some((event) => event.type === 'snapshot'), 'the snapshot')
     expect(events.find((event) => event.type === 'snapshot')).toMatchObject({ status: { inCall: [{ callLogId: 77, here: false }] } })
-    world$.kill(owner)
-    world$.locks.kill('tab-1')
-    await until(() => next.sockets.sockets.length === 1, 'the next owner to open a socket')
-    accept(next.sockets.last())
+    await ownerDiesWithItsTab(world$, owner, next)
     await until(() => events.filter((event) => event.type === 'status').at(-1)?.status.type === 'open', 'the tab to hear the socket is open')
     expect(events.filter((event) => event.type === 'status' || event.type === 'snapshot').at(-1)?.status).not.toHaveProperty('inCall')
   })
